@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Points, boxes, rotated regions of interest and the affine maps between crops and frames.
+
+use std::f32::consts::PI;
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+}
+
+impl Point {
+    pub fn new(x: f32, y: f32) -> Self {
+        Self { x, y }
+    }
+
+    pub fn distance(self, other: Point) -> f32 {
+        (self.x - other.x).hypot(self.y - other.y)
+    }
+}
+
+/// An axis-aligned box: top-left corner, width and height, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+impl Rect {
+    pub fn from_center(cx: f32, cy: f32, w: f32, h: f32) -> Self {
+        Self { x: cx - w / 2.0, y: cy - h / 2.0, w, h }
+    }
+
+    pub fn from_corners(x0: f32, y0: f32, x1: f32, y1: f32) -> Self {
+        Self { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
+    }
+
+    pub fn center(&self) -> Point {
+        Point::new(self.x + self.w / 2.0, self.y + self.h / 2.0)
+    }
+
+    pub fn area(&self) -> f32 {
+        self.w.max(0.0) * self.h.max(0.0)
+    }
+
+    pub fn iou(&self, other: &Rect) -> f32 {
+        let ix = (self.x + self.w).min(other.x + other.w) - self.x.max(other.x);
+        let iy = (self.y + self.h).min(other.y + other.h) - self.y.max(other.y);
+        let inter = ix.max(0.0) * iy.max(0.0);
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+
+    /// The smallest box holding all `points`; `None` when there are none.
+    pub fn bounding(points: impl IntoIterator<Item = Point>) -> Option<Rect> {
+        let mut it = points.into_iter();
+        let first = it.next()?;
+        let (mut x0, mut y0, mut x1, mut y1) = (first.x, first.y, first.x, first.y);
+        for p in it {
+            x0 = x0.min(p.x);
+            y0 = y0.min(p.y);
+            x1 = x1.max(p.x);
+            y1 = y1.max(p.y);
+        }
+        Some(Rect::from_corners(x0, y0, x1, y1))
+    }
+}
+
+/// A rectangle in the frame, rotated by `rotation` radians about its centre: the region a
+/// top-down model is run on (MediaPipe's "normalized rect", in pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RotatedRect {
+    pub center: Point,
+    pub width: f32,
+    pub height: f32,
+    pub rotation: f32,
+}
+
+impl RotatedRect {
+    /// The square of the frame's longer side centred on the frame: letterboxing as an ROI.
+    pub fn letterbox(frame_width: u32, frame_height: u32) -> Self {
+        let side = frame_width.max(frame_height) as f32;
+        Self {
+            center: Point::new(frame_width as f32 / 2.0, frame_height as f32 / 2.0),
+            width: side,
+            height: side,
+            rotation: 0.0,
+        }
+    }
+
+    /// MediaPipe's alignment-points ROI: centred on `center`, a square of side
+    /// `2 * |edge - center| * scale`, rotated so that `center -> edge` points up (90 degrees).
+    pub fn from_alignment(center: Point, edge: Point, scale: f32) -> Self {
+        let side = 2.0 * center.distance(edge) * scale;
+        let rotation = normalize_angle(PI / 2.0 - (-(edge.y - center.y)).atan2(edge.x - center.x));
+        Self { center, width: side, height: side, rotation }
+    }
+
+    /// The map from pixel coordinates of a `size` x `size` crop of this region to the frame.
+    pub fn crop_to_frame(&self, size: usize) -> Affine {
+        let (s, c) = self.rotation.sin_cos();
+        let kx = self.width / size as f32;
+        let ky = self.height / size as f32;
+        let (a, b, d, e) = (c * kx, -s * ky, s * kx, c * ky);
+        let half = size as f32 / 2.0;
+        Affine { a, b, c: self.center.x - (a * half + b * half), d, e, f: self.center.y - (d * half + e * half) }
+    }
+
+    /// The axis-aligned box around the rotated rectangle.
+    pub fn bounding_rect(&self) -> Rect {
+        let (s, c) = self.rotation.sin_cos();
+        let w = (self.width * c).abs() + (self.height * s).abs();
+        let h = (self.width * s).abs() + (self.height * c).abs();
+        Rect::from_center(self.center.x, self.center.y, w, h)
+    }
+}
+
+/// Wraps an angle into [-pi, pi).
+pub fn normalize_angle(a: f32) -> f32 {
+    a - 2.0 * PI * ((a + PI) / (2.0 * PI)).floor()
+}
+
+/// `(x, y) -> (a x + b y + c, d x + e y + f)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub a: f32,
+    pub b: f32,
+    pub c: f32,
+    pub d: f32,
+    pub e: f32,
+    pub f: f32,
+}
+
+impl Affine {
+    pub fn apply(&self, p: Point) -> Point {
+        Point::new(self.a * p.x + self.b * p.y + self.c, self.d * p.x + self.e * p.y + self.f)
+    }
+
+    /// How many frame pixels one crop pixel spans (the larger of the two axes).
+    pub fn scale(&self) -> f32 {
+        self.a.hypot(self.d).max(self.b.hypot(self.e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() < 1e-3
+    }
+
+    #[test]
+    fn iou_of_known_boxes() {
+        let a = Rect { x: 0.0, y: 0.0, w: 10.0, h: 10.0 };
+        let b = Rect { x: 5.0, y: 0.0, w: 10.0, h: 10.0 };
+        assert!(close(a.iou(&b), 50.0 / 150.0));
+        assert!(close(a.iou(&a), 1.0));
+        assert_eq!(a.iou(&Rect { x: 20.0, y: 20.0, w: 1.0, h: 1.0 }), 0.0);
+    }
+
+    #[test]
+    fn upright_alignment_has_no_rotation() {
+        // Edge point straight above the centre (y grows downwards): the person stands upright.
+        let roi = RotatedRect::from_alignment(Point::new(100.0, 200.0), Point::new(100.0, 150.0), 1.25);
+        assert!(close(roi.rotation, 0.0), "{}", roi.rotation);
+        assert!(close(roi.width, 125.0));
+        // Lying to the right: the body axis points along +x, a quarter turn.
+        let roi = RotatedRect::from_alignment(Point::new(100.0, 200.0), Point::new(150.0, 200.0), 1.0);
+        assert!(close(roi.rotation, PI / 2.0), "{}", roi.rotation);
+    }
+
+    #[test]
+    fn crop_corners_map_to_the_rotated_square() {
+        let roi = RotatedRect { center: Point::new(50.0, 40.0), width: 20.0, height: 20.0, rotation: PI / 2.0 };
+        let m = roi.crop_to_frame(256);
+        let c = m.apply(Point::new(128.0, 128.0));
+        assert!(close(c.x, 50.0) && close(c.y, 40.0));
+        // The crop's "up" (v decreasing) follows the rotation: top centre of the crop lands to
+        // the centre's right in the frame for a quarter turn.
+        let top = m.apply(Point::new(128.0, 0.0));
+        assert!(close(top.x, 60.0) && close(top.y, 40.0), "{top:?}");
+        assert!(close(m.scale(), 20.0 / 256.0));
+    }
+
+    #[test]
+    fn letterbox_square_covers_the_frame() {
+        let roi = RotatedRect::letterbox(640, 480);
+        let m = roi.crop_to_frame(224);
+        let tl = m.apply(Point::new(0.0, 0.0));
+        assert!(close(tl.x, 0.0) && close(tl.y, -80.0), "{tl:?}");
+        assert!(close(roi.bounding_rect().w, 640.0));
+    }
+}

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The catalogue of vendored models: where each file lives, its checksum, and the input and
+//! outputs the product reads from it. `models/PROVENANCE.md` says where each file came from.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{EngineError, Result};
+use crate::tensor::ElementType;
+
+/// Environment variable that points at a folder holding the model files (overrides the default).
+pub const MODEL_DIR_ENV: &str = "AICOACH_MODEL_DIR";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelId {
+    /// MediaPipe BlazePose person detector (SSD, 224x224, 2254 anchors).
+    PoseDetector,
+    /// BlazePose GHUM landmark model, lite variant (33 keypoints, 256x256 crop).
+    PoseLandmarkLite,
+    /// BlazePose GHUM landmark model, full variant.
+    PoseLandmarkFull,
+    /// NanoDet-m (COCO-80, 416x416): a general object detector whose class 0 is "person".
+    NanoDet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Batch, height, width, channels.
+    Nhwc,
+    /// Batch, channels, height, width.
+    Nchw,
+}
+
+#[derive(Debug)]
+pub struct ModelSpec {
+    pub id: ModelId,
+    /// Short name users type in properties and command lines.
+    pub name: &'static str,
+    pub file: &'static str,
+    pub sha256: &'static str,
+    pub input: &'static str,
+    pub input_type: ElementType,
+    pub layout: Layout,
+    /// Input width and height in pixels (all our models take square inputs).
+    pub input_size: usize,
+    /// The outputs the product decodes; everything else is pruned from the graph when loading.
+    pub outputs: &'static [&'static str],
+}
+
+impl ModelSpec {
+    pub fn input_shape(&self) -> Vec<usize> {
+        match self.layout {
+            Layout::Nhwc => vec![1, self.input_size, self.input_size, 3],
+            Layout::Nchw => vec![1, 3, self.input_size, self.input_size],
+        }
+    }
+}
+
+pub static MODELS: &[ModelSpec] = &[
+    ModelSpec {
+        id: ModelId::PoseDetector,
+        name: "blazepose-detector",
+        file: "pose_detection.onnx",
+        sha256: "cb04cdf110a23034ac2c2ad1f46d5d511631a1ff6160148dfbdc4c210609b512",
+        input: "input_1",
+        input_type: ElementType::F32,
+        layout: Layout::Nhwc,
+        input_size: 224,
+        outputs: &["Identity", "Identity_1"],
+    },
+    ModelSpec {
+        id: ModelId::PoseLandmarkLite,
+        name: "lite",
+        file: "pose_landmark_lite.onnx",
+        sha256: "282d72edfb3aaa4b2822e30aff8b2c0929ee18319cad4a2d9842e8db3ea260c8",
+        input: "input_1",
+        input_type: ElementType::F32,
+        layout: Layout::Nhwc,
+        input_size: 256,
+        // Landmarks and the pose-presence flag; segmentation, heatmap and world points are pruned.
+        outputs: &["Identity", "Identity_1"],
+    },
+    ModelSpec {
+        id: ModelId::PoseLandmarkFull,
+        name: "full",
+        file: "pose_landmark_full.onnx",
+        sha256: "95e0d28174aeb6a5b7c63a8ecd56f3073d3a0f35be915f4e59cf547303e6f846",
+        input: "input_1",
+        input_type: ElementType::F32,
+        layout: Layout::Nhwc,
+        input_size: 256,
+        outputs: &["Identity", "Identity_1"],
+    },
+    ModelSpec {
+        id: ModelId::NanoDet,
+        name: "nanodet",
+        file: "nanodet_m_416.onnx",
+        sha256: "4a7e9e42b386a6ba5cde0e5148c1b67ecbbbf020a678bb7bffa22a4b0f8e9ebc",
+        input: "input_1:0",
+        input_type: ElementType::F32,
+        layout: Layout::Nchw,
+        input_size: 416,
+        outputs: &["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0", "Identity_4:0", "Identity_5:0"],
+    },
+];
+
+impl ModelId {
+    pub fn spec(self) -> &'static ModelSpec {
+        MODELS.iter().find(|m| m.id == self).expect("every ModelId has a catalogue entry")
+    }
+
+    /// Looks a model up by the name users type (`lite`, `full`, `blazepose-detector`, `nanodet`).
+    pub fn from_name(name: &str) -> Result<ModelId> {
+        MODELS.iter().find(|m| m.name == name).map(|m| m.id).ok_or_else(|| {
+            EngineError::UnknownModel(
+                name.to_string(),
+                MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+            )
+        })
+    }
+}
+
+/// Where the model files are: `$AICOACH_MODEL_DIR` if set, else the `models/` folder this crate
+/// was built from (the repository checkout, or wherever the setup installed it).
+pub fn model_dir() -> PathBuf {
+    match std::env::var_os(MODEL_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models")),
+    }
+}
+
+/// A model file on disk with the checksum it must have (when known) and its expected I/O.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    pub path: PathBuf,
+    pub spec: &'static ModelSpec,
+    /// `Some` for vendored files; `None` for a user-supplied path, which is checked by its
+    /// inputs and outputs instead.
+    pub expected_sha256: Option<&'static str>,
+}
+
+impl ModelFile {
+    /// The vendored file of `id` in [`model_dir`].
+    pub fn bundled(id: ModelId) -> ModelFile {
+        let spec = id.spec();
+        ModelFile { path: model_dir().join(spec.file), spec, expected_sha256: Some(spec.sha256) }
+    }
+
+    /// A file the user chose that must have the inputs and outputs of `id`'s model.
+    pub fn custom(id: ModelId, path: impl Into<PathBuf>) -> ModelFile {
+        ModelFile { path: path.into(), spec: id.spec(), expected_sha256: None }
+    }
+
+    /// Reads the file and checks its sha256 if one is expected.
+    pub fn read_verified(&self) -> Result<Vec<u8>> {
+        let bytes = std::fs::read(&self.path).map_err(|e| EngineError::ModelFile {
+            path: self.path.clone(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        if bytes.is_empty() {
+            return Err(EngineError::ModelFile { path: self.path.clone(), reason: "the file is empty".into() });
+        }
+        if let Some(expected) = self.expected_sha256 {
+            verify_sha256(&self.path, &bytes, expected)?;
+        }
+        Ok(bytes)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn verify_sha256(path: &Path, bytes: &[u8], expected: &str) -> Result<()> {
+    let actual = sha256_hex(bytes);
+    if actual != expected {
+        return Err(EngineError::ChecksumMismatch {
+            path: path.to_path_buf(),
+            actual,
+            expected: expected.to_string(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_and_unknown_names_list_the_choices() {
+        assert_eq!(ModelId::from_name("lite").unwrap(), ModelId::PoseLandmarkLite);
+        let err = ModelId::from_name("huge").unwrap_err().to_string();
+        assert!(err.contains("huge") && err.contains("full") && err.contains("nanodet"), "{err}");
+    }
+
+    #[test]
+    fn every_vendored_file_matches_its_checksum() {
+        for spec in MODELS {
+            let file = ModelFile::bundled(spec.id);
+            file.read_verified().unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn truncated_and_missing_files_are_named_errors() {
+        let dir = std::env::temp_dir().join(format!("aicoach-models-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = std::fs::read(ModelFile::bundled(ModelId::PoseLandmarkLite).path).unwrap();
+        let truncated = dir.join("pose_landmark_lite.onnx");
+        std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+        let file = ModelFile { path: truncated.clone(), ..ModelFile::bundled(ModelId::PoseLandmarkLite) };
+        let err = file.read_verified().unwrap_err().to_string();
+        assert!(err.contains(truncated.to_str().unwrap()) && err.contains("sha256"), "{err}");
+
+        let missing = ModelFile { path: dir.join("nope.onnx"), ..file };
+        let err = missing.read_verified().unwrap_err().to_string();
+        assert!(err.contains("nope.onnx") && err.contains("cannot read"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
