@@ -69,7 +69,14 @@ impl PersonDetector {
                 let n = blazepose::anchors::NUM_ANCHORS;
                 let boxes = outputs.f32_exact(spec.outputs[0], n * blazepose::detector::VALUES_PER_ANCHOR)?;
                 let logits = outputs.f32_exact(spec.outputs[1], n)?;
-                blazepose::detector::decode(boxes, logits, anchors, &input.to_frame, self.min_score, self.max_detections)
+                blazepose::detector::decode(
+                    boxes,
+                    logits,
+                    anchors,
+                    &input.to_frame,
+                    self.min_score,
+                    self.max_detections,
+                )
             }
             Decoder::NanoDet => {
                 let mut levels = Vec::with_capacity(nanodet::STRIDES.len());

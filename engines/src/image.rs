@@ -173,6 +173,36 @@ impl RgbSource for YuvView<'_> {
     }
 }
 
+/// Any frame the elements receive: one type, so callers need no generic code per format and
+/// the per-pixel dispatch is a predictable branch rather than a virtual call.
+#[derive(Debug, Clone, Copy)]
+pub enum FrameView<'a> {
+    Packed(PackedView<'a>),
+    Yuv(YuvView<'a>),
+}
+
+impl RgbSource for FrameView<'_> {
+    fn width(&self) -> u32 {
+        match self {
+            Self::Packed(v) => v.width(),
+            Self::Yuv(v) => v.width(),
+        }
+    }
+    fn height(&self) -> u32 {
+        match self {
+            Self::Packed(v) => v.height(),
+            Self::Yuv(v) => v.height(),
+        }
+    }
+    #[inline]
+    fn rgb(&self, x: u32, y: u32) -> [f32; 3] {
+        match self {
+            Self::Packed(v) => v.rgb(x, y),
+            Self::Yuv(v) => v.rgb(x, y),
+        }
+    }
+}
+
 /// Bilinear sample at continuous position (x, y), pixel centres at integer + 0.5. Positions
 /// outside the frame blend towards `fill`, as padding would.
 #[inline]

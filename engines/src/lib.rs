@@ -8,6 +8,7 @@ pub mod blazepose;
 pub mod detection;
 pub mod detector;
 pub mod error;
+pub mod eval;
 pub mod geometry;
 pub mod image;
 pub mod landmarker;

@@ -113,10 +113,7 @@ impl ModelId {
     /// Looks a model up by the name users type (`lite`, `full`, `blazepose-detector`, `nanodet`).
     pub fn from_name(name: &str) -> Result<ModelId> {
         MODELS.iter().find(|m| m.name == name).map(|m| m.id).ok_or_else(|| {
-            EngineError::UnknownModel(
-                name.to_string(),
-                MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
-            )
+            EngineError::UnknownModel(name.to_string(), MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))
         })
     }
 }
@@ -154,10 +151,8 @@ impl ModelFile {
 
     /// Reads the file and checks its sha256 if one is expected.
     pub fn read_verified(&self) -> Result<Vec<u8>> {
-        let bytes = std::fs::read(&self.path).map_err(|e| EngineError::ModelFile {
-            path: self.path.clone(),
-            reason: format!("cannot read it: {e}"),
-        })?;
+        let bytes = std::fs::read(&self.path)
+            .map_err(|e| EngineError::ModelFile { path: self.path.clone(), reason: format!("cannot read it: {e}") })?;
         if bytes.is_empty() {
             return Err(EngineError::ModelFile { path: self.path.clone(), reason: "the file is empty".into() });
         }
@@ -175,11 +170,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn verify_sha256(path: &Path, bytes: &[u8], expected: &str) -> Result<()> {
     let actual = sha256_hex(bytes);
     if actual != expected {
-        return Err(EngineError::ChecksumMismatch {
-            path: path.to_path_buf(),
-            actual,
-            expected: expected.to_string(),
-        });
+        return Err(EngineError::ChecksumMismatch { path: path.to_path_buf(), actual, expected: expected.to_string() });
     }
     Ok(())
 }

@@ -61,7 +61,12 @@ pub fn decode(levels: &[Level], to_frame: &Affine, min_score: f32, max: usize) -
             if !(p0.x.is_finite() && p1.y.is_finite()) {
                 continue;
             }
-            candidates.push(Detection { score, bbox: Rect::from_corners(p0.x, p0.y, p1.x, p1.y), face: None, keypoints: Vec::new() });
+            candidates.push(Detection {
+                score,
+                bbox: Rect::from_corners(p0.x, p0.y, p1.x, p1.y),
+                face: None,
+                keypoints: Vec::new(),
+            });
         }
     }
     hard_nms(candidates, NMS_IOU, max)

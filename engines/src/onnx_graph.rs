@@ -61,7 +61,8 @@ fn value_info(v: &pb::ValueInfoProto) -> Option<TensorInfo> {
 pub fn io(model: &pb::ModelProto) -> (Vec<TensorInfo>, Vec<TensorInfo>) {
     let graph = model.graph.as_ref().expect("decode() checked the graph");
     let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs = graph.input.iter().filter(|v| !initializers.contains(v.name.as_str())).filter_map(value_info).collect();
+    let inputs =
+        graph.input.iter().filter(|v| !initializers.contains(v.name.as_str())).filter_map(value_info).collect();
     let outputs = graph.output.iter().filter_map(value_info).collect();
     (inputs, outputs)
 }

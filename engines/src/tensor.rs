@@ -73,10 +73,9 @@ impl Tensor {
     pub fn as_f32(&self) -> Result<&[f32]> {
         match &self.data {
             TensorData::F32(v) => Ok(v),
-            TensorData::I32(_) => Err(EngineError::Tensor {
-                name: String::new(),
-                reason: "expected f32 values, got i32".into(),
-            }),
+            TensorData::I32(_) => {
+                Err(EngineError::Tensor { name: String::new(), reason: "expected f32 values, got i32".into() })
+            }
         }
     }
 }
@@ -87,17 +86,13 @@ pub struct Outputs(pub Vec<(String, Tensor)>);
 
 impl Outputs {
     pub fn get(&self, name: &str) -> Result<&Tensor> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t)
-            .ok_or_else(|| EngineError::Tensor {
-                name: name.to_string(),
-                reason: format!(
-                    "not among the outputs ({})",
-                    self.0.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            })
+        self.0.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| EngineError::Tensor {
+            name: name.to_string(),
+            reason: format!(
+                "not among the outputs ({})",
+                self.0.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })
     }
 
     /// An f32 output whose element count must be `expected_len`, so a model with another

@@ -65,11 +65,20 @@ pub struct EngineOptions {
     /// Threads this engine may use for one inference. On a 2-core box the elements share the
     /// cores, so the default is one each; raise it where one model is the bottleneck.
     pub threads: usize,
+    /// Keep every output the file declares instead of pruning to the ones the product decodes
+    /// (for benchmarks that measure what pruning saves, and for debugging).
+    pub all_outputs: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { kind: EngineKind::Auto, threads: 1 }
+        Self { kind: EngineKind::Auto, threads: 1, all_outputs: false }
+    }
+}
+
+impl EngineOptions {
+    pub fn new(kind: EngineKind, threads: usize) -> Self {
+        Self { kind, threads, ..Self::default() }
     }
 }
 
@@ -100,7 +109,9 @@ impl Engine {
         let bytes = file.read_verified()?;
         let mut proto = onnx_graph::decode(&file.path, &bytes)?;
         onnx_graph::check_io(&file.path, &proto, file.spec)?;
-        onnx_graph::prune_to_outputs(&mut proto, file.spec.outputs);
+        if !options.all_outputs {
+            onnx_graph::prune_to_outputs(&mut proto, file.spec.outputs);
+        }
         let (inputs, outputs) = onnx_graph::io(&proto);
         let model = LoadRequest { file, proto: &proto, inputs: &inputs, threads: options.threads.max(1) };
 

@@ -51,7 +51,10 @@ fn environment() -> Result<&'static Environment> {
             ));
         };
         let builder = ort::init_from(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-        builder.with_name("aicoach").build().map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", path.display()))
+        builder
+            .with_name("aicoach")
+            .build()
+            .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", path.display()))
     });
     loaded.as_ref().map_err(|reason| EngineError::BackendUnavailable { backend: NAME, reason: reason.clone() })
 }

@@ -56,10 +56,10 @@ impl Backend for TractBackend {
     fn run(&mut self, inputs: &[(&str, &Tensor)]) -> Result<Outputs> {
         let mut values = TVec::new();
         for name in &self.input_names {
-            let (_, t) = inputs.iter().find(|(n, _)| n == name).ok_or_else(|| EngineError::Tensor {
-                name: name.clone(),
-                reason: "input missing".into(),
-            })?;
+            let (_, t) = inputs
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| EngineError::Tensor { name: name.clone(), reason: "input missing".into() })?;
             values.push(to_tvalue(t)?);
         }
         let run = || self.model.run(values);

@@ -1,1 +1,185 @@
-fn main(){}
+// SPDX-License-Identifier: MPL-2.0
+//! `aicoach-eval`: PCK@0.2 of the BlazePose detector + landmark models on the ground-truth
+//! keypoint sets in the development data. The protocol lives in `aicoach_engines::eval`; this
+//! binary only reads the command line, loads the models and prints.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use aicoach_engines::eval::{self, DATASETS, Dataset, DatasetScore, Pipeline};
+use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, PersonDetector, PoseLandmarker};
+
+const USAGE: &str = "usage: aicoach-eval [--data DIR] [--model lite|full|both] \
+[--engine auto|cpu|onnxruntime|tensorrt] [--threads N] [--json OUT]";
+
+/// Where the development data sits next to a checkout (the repository's `../shared`).
+const DEFAULT_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/mmpose");
+
+struct Args {
+    data: PathBuf,
+    models: Vec<ModelId>,
+    engine: EngineKind,
+    threads: usize,
+    json: Option<PathBuf>,
+}
+
+fn parse_models(value: &str) -> Result<Vec<ModelId>, String> {
+    match value {
+        "lite" => Ok(vec![ModelId::PoseLandmarkLite]),
+        "full" => Ok(vec![ModelId::PoseLandmarkFull]),
+        "both" => Ok(vec![ModelId::PoseLandmarkLite, ModelId::PoseLandmarkFull]),
+        _ => Err(format!("unknown model '{value}' (expected lite, full or both)")),
+    }
+}
+
+/// Accepts `--flag value` and `--flag=value`; `None` when help was asked for.
+fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut args = Args {
+        data: PathBuf::from(DEFAULT_DATA),
+        models: parse_models("both")?,
+        engine: EngineKind::Tract,
+        threads: 1,
+        json: None,
+    };
+    while let Some(arg) = argv.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg, None),
+        };
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let value = inline.or_else(|| argv.next()).ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--data" => args.data = PathBuf::from(value),
+            "--model" => args.models = parse_models(&value)?,
+            "--engine" => args.engine = value.parse()?,
+            "--threads" => {
+                args.threads = value.parse().ok().filter(|&n| n > 0).ok_or(format!("bad --threads '{value}'"))?
+            }
+            "--json" => args.json = Some(PathBuf::from(value)),
+            _ => return Err(format!("unknown argument '{flag}'")),
+        }
+    }
+    Ok(Some(args))
+}
+
+/// Loads every dataset; a missing file is skipped with a note (the data folder is optional
+/// development material), a broken one is an error.
+fn load_datasets(args: &Args) -> Result<Vec<Dataset>, eval::EvalError> {
+    let mut datasets = Vec::new();
+    for spec in &DATASETS {
+        if !args.data.join(spec.file).is_file() {
+            eprintln!("note: {} not found, skipping {}", args.data.join(spec.file).display(), spec.name);
+            continue;
+        }
+        let dataset = eval::load_dataset(&args.data, spec)?;
+        for image in &dataset.missing {
+            eprintln!(
+                "note: {}: image {} is missing, {} person(s) skipped",
+                spec.name,
+                image.path.display(),
+                image.persons.len()
+            );
+        }
+        datasets.push(dataset);
+    }
+    Ok(datasets)
+}
+
+fn load_pipeline(args: &Args) -> Result<Pipeline, aicoach_engines::EngineError> {
+    let options = EngineOptions { kind: args.engine, threads: args.threads, ..Default::default() };
+    let detector = PersonDetector::load(ModelFile::bundled(ModelId::PoseDetector), &options)?;
+    let mut landmarkers = Vec::new();
+    for &id in &args.models {
+        landmarkers.push((id.spec().name.to_string(), PoseLandmarker::load(ModelFile::bundled(id), &options)?));
+    }
+    Ok(Pipeline { detector, landmarkers })
+}
+
+/// Rows per model, in the pipeline's landmarker order.
+fn run(datasets: &[Dataset], pipeline: &mut Pipeline) -> Result<Vec<Vec<DatasetScore>>, eval::EvalError> {
+    let mut rows = vec![Vec::new(); pipeline.landmarkers.len()];
+    for dataset in datasets {
+        for (model_rows, score) in rows.iter_mut().zip(eval::evaluate(dataset, pipeline)?) {
+            model_rows.push(score);
+        }
+    }
+    Ok(rows)
+}
+
+fn write_json(
+    path: &Path,
+    args: &Args,
+    engine: &str,
+    models: &[String],
+    rows: &[Vec<DatasetScore>],
+) -> std::io::Result<()> {
+    let results: Vec<_> = models
+        .iter()
+        .zip(rows)
+        .map(|(model, rows)| {
+            serde_json::json!({
+                "model": model,
+                "datasets": rows.iter().map(eval::score_json).collect::<Vec<_>>(),
+                "overall": eval::score_json(&eval::overall(rows)),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "data": args.data,
+        "engine": engine,
+        "pck_alpha": eval::rounded(eval::PCK_ALPHA),
+        "results": results,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+}
+
+fn main() -> ExitCode {
+    let mut args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if !args.data.is_dir() {
+        eprintln!("error: data folder {} not found (pass --data DIR)", args.data.display());
+        return ExitCode::from(2);
+    }
+    // Shorter paths in messages than the default's `engines/../../shared`.
+    if let Ok(data) = args.data.canonicalize() {
+        args.data = data;
+    }
+    match evaluate_and_print(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn evaluate_and_print(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let datasets = load_datasets(args)?;
+    let mut pipeline = load_pipeline(args)?;
+    let engine = pipeline.detector.engine().kind().to_string();
+    let rows = run(&datasets, &mut pipeline)?;
+    let models: Vec<String> = pipeline.landmarkers.iter().map(|(name, _)| name.clone()).collect();
+    // The file first, so that a closed stdout (`| head`) cannot lose it.
+    if let Some(path) = &args.json {
+        write_json(path, args, &engine, &models, &rows)?;
+    }
+    for (model, rows) in models.iter().zip(&rows) {
+        println!("PCK@{} (% of labelled joints), model {model}, engine {engine}", eval::PCK_ALPHA);
+        println!("{}", eval::format_table(rows));
+    }
+    if let Some(path) = &args.json {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

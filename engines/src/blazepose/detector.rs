@@ -21,7 +21,14 @@ pub fn sigmoid(x: f32) -> f32 {
 /// Decodes `boxes` (2254 x 12) and `logits` (2254) into detections in frame pixels.
 ///
 /// `to_frame` maps the 224x224 input's pixels to the frame (the letterbox transform).
-pub fn decode(boxes: &[f32], logits: &[f32], anchors: &[Point], to_frame: &Affine, min_score: f32, max: usize) -> Vec<Detection> {
+pub fn decode(
+    boxes: &[f32],
+    logits: &[f32],
+    anchors: &[Point],
+    to_frame: &Affine,
+    min_score: f32,
+    max: usize,
+) -> Vec<Detection> {
     assert_eq!(anchors.len(), NUM_ANCHORS);
     let size = INPUT_SIZE as f32;
     let scale = to_frame.scale();
@@ -81,7 +88,8 @@ mod tests {
         // hips at the box centre and the radius point 25 pixels above.
         let i = 0;
         logits[i] = 5.0;
-        boxes[i * 12..i * 12 + 12].copy_from_slice(&[10.0, 20.0, 30.0, 60.0, 10.0, 20.0, 10.0, -5.0, 0.0, 0.0, 0.0, 0.0]);
+        boxes[i * 12..i * 12 + 12]
+            .copy_from_slice(&[10.0, 20.0, 30.0, 60.0, 10.0, 20.0, 10.0, -5.0, 0.0, 0.0, 0.0, 0.0]);
         // A 448x448 frame letterboxed to 224: every input pixel is two frame pixels.
         let to_frame = RotatedRect::letterbox(448, 448).crop_to_frame(224);
         let dets = decode(&boxes, &logits, &anchors, &to_frame, 0.5, 5);

@@ -55,9 +55,23 @@ mod tests {
     #[test]
     fn coco_mapping_follows_names() {
         let coco = [
-            "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-            "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee",
-            "left_ankle", "right_ankle",
+            "nose",
+            "left_eye",
+            "right_eye",
+            "left_ear",
+            "right_ear",
+            "left_shoulder",
+            "right_shoulder",
+            "left_elbow",
+            "right_elbow",
+            "left_wrist",
+            "right_wrist",
+            "left_hip",
+            "right_hip",
+            "left_knee",
+            "right_knee",
+            "left_ankle",
+            "right_ankle",
         ];
         for (name, &i) in coco.iter().zip(&COCO17_FROM_BLAZEPOSE) {
             assert_eq!(KEYPOINT_NAMES[i], *name);

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Inputs shared by the benchmarks.
+
+use aicoach_engines::models::ModelSpec;
+use aicoach_engines::{EngineKind, Tensor};
+
+/// A smooth deterministic image-like tensor for `spec`'s input (values in 0..1).
+pub fn synthetic_input(spec: &ModelSpec) -> Tensor {
+    let shape = spec.input_shape();
+    let n: usize = shape.iter().product();
+    Tensor::f32(shape, (0..n).map(|i| (i as f32 * 0.0137).sin() * 0.5 + 0.5).collect()).unwrap()
+}
+
+/// A 1280x720 RGBx frame with some structure, like a decoded camera frame.
+pub fn synthetic_frame(width: u32, height: u32) -> Vec<u8> {
+    let mut data = vec![0u8; (width * height * 4) as usize];
+    for (i, px) in data.chunks_exact_mut(4).enumerate() {
+        let (x, y) = (i as u32 % width, i as u32 / width);
+        px[0] = (x % 256) as u8;
+        px[1] = (y % 256) as u8;
+        px[2] = ((x + y) % 256) as u8;
+    }
+    data
+}
+
+/// The backends to measure: tract always; ONNX Runtime where its library is installed, with a
+/// note on stderr where it is not (so a missing row is explained, not silent).
+pub fn cpu_backends() -> Vec<EngineKind> {
+    let mut kinds = vec![EngineKind::Tract];
+    let probe = aicoach_engines::Engine::load(
+        &aicoach_engines::ModelFile::bundled(aicoach_engines::ModelId::PoseDetector),
+        &aicoach_engines::EngineOptions::new(EngineKind::OnnxRuntime, 1),
+    );
+    match probe {
+        Ok(_) => kinds.push(EngineKind::OnnxRuntime),
+        Err(e) => eprintln!("skipping onnxruntime: {e}"),
+    }
+    kinds
+}

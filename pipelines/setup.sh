@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
+# Sets up a Debian 12 machine for AI Coach and builds it; with --test, runs the test suite.
+#
+#   pipelines/setup.sh          install what is missing, build the workspace (release)
+#   pipelines/setup.sh --test   the same set-up, then the whole test suite (what CI runs)
+#
+# Installs: Debian packages (GStreamer 1.22 development files and plugins, Debian's opencv-doc
+# for its sample photos and video used by the tests, libclang for the TensorRT bindings'
+# build-time check), and ONNX Runtime's library from its PyPI wheel (pinned by sha256) into
+# .ort/. Rust itself must already be installed (rustup; 1.92 or newer).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+MODE=${1:-build}
+
+APT_PACKAGES=(pkg-config python3 python3-pip unzip
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  opencv-doc libclang1-14 libclang-common-14-dev)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }
+
+echo "== ONNX Runtime library"
+bash engines/scripts/install-onnxruntime.sh
+
+case "$MODE" in
+  build|"")
+    echo "== building (release)"
+    cargo build --release --workspace
+    ;;
+  --test)
+    echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
+    cargo check -p aicoach-engines --features tensorrt
+    echo "== tests"
+    cargo test --workspace
+    ;;
+  *)
+    echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MPL-2.0
+//! aicoachdetect: person detection on chosen frames.
+
+use std::sync::{LazyLock, Mutex};
+
+use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, PersonDetector};
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+
+use crate::{frame, meta};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("aicoachdetect", gst::DebugColorFlags::empty(), Some("AI Coach person detector"))
+});
+
+const DEFAULT_MODEL: &str = "blazepose-detector";
+const DEFAULT_ENGINE: &str = "auto";
+const DEFAULT_THRESHOLD: f64 = 0.5;
+const DEFAULT_INTERVAL: u32 = 0;
+const DEFAULT_MAX_DETECTIONS: u32 = 5;
+const DEFAULT_THREADS: u32 = 1;
+const DEFAULT_POST_MESSAGES: bool = false;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    /// `blazepose-detector`, `nanodet`, or a path to an ONNX file with the inputs and outputs of
+    /// one of them (its kind is taken from the file name: containing "nanodet" or not).
+    model: String,
+    engine: String,
+    threshold: f64,
+    interval: u32,
+    max_detections: u32,
+    threads: u32,
+    post_messages: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: DEFAULT_MODEL.into(),
+            engine: DEFAULT_ENGINE.into(),
+            threshold: DEFAULT_THRESHOLD,
+            interval: DEFAULT_INTERVAL,
+            max_detections: DEFAULT_MAX_DETECTIONS,
+            threads: DEFAULT_THREADS,
+            post_messages: DEFAULT_POST_MESSAGES,
+        }
+    }
+}
+
+impl Settings {
+    fn model_file(&self) -> Result<ModelFile, String> {
+        match ModelId::from_name(&self.model) {
+            Ok(id @ (ModelId::PoseDetector | ModelId::NanoDet)) => Ok(ModelFile::bundled(id)),
+            Ok(_) => Err(format!("'{}' is a pose model, not a person detector", self.model)),
+            Err(_) if self.model.ends_with(".onnx") => {
+                let id = if self.model.contains("nanodet") { ModelId::NanoDet } else { ModelId::PoseDetector };
+                Ok(ModelFile::custom(id, &self.model))
+            }
+            Err(_) => Err(format!(
+                "unknown detector model '{}' (expected blazepose-detector, nanodet, or a path to a .onnx file)",
+                self.model
+            )),
+        }
+    }
+}
+
+struct State {
+    detector: PersonDetector,
+    info: Option<gst_video::VideoInfo>,
+    /// Frames since the detector last ran.
+    since_detection: u64,
+    /// Run on the next frame: the first one, or after a re-detection request.
+    pending: bool,
+}
+
+#[derive(Default)]
+pub struct AiCoachDetect {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for AiCoachDetect {
+    const NAME: &'static str = "GstAiCoachDetect";
+    type Type = super::AiCoachDetect;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for AiCoachDetect {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb("Person detector: blazepose-detector, nanodet, or a path to an .onnx file of either kind")
+                    .default_value(Some(DEFAULT_MODEL))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("engine")
+                    .nick("Engine")
+                    .blurb("Inference backend: auto, cpu, onnxruntime, tensorrt")
+                    .default_value(Some(DEFAULT_ENGINE))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("threshold")
+                    .nick("Threshold")
+                    .blurb("Minimum detection score")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_THRESHOLD)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("interval")
+                    .nick("Interval")
+                    .blurb("Run every N frames (0: only the first frame and when asked to re-detect)")
+                    .default_value(DEFAULT_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-detections")
+                    .nick("Max detections")
+                    .blurb("Most people reported per frame")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(DEFAULT_MAX_DETECTIONS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("Threads for one inference")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-messages")
+                    .nick("Post messages")
+                    .blurb("Post an element message with the detections of each frame the detector runs on")
+                    .default_value(DEFAULT_POST_MESSAGES)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model" => settings.model = value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_MODEL.into()),
+            // Checked in start(), which fails with an error naming the bad value.
+            "engine" => {
+                settings.engine = value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_ENGINE.into())
+            }
+            "threshold" => settings.threshold = value.get().unwrap(),
+            "interval" => settings.interval = value.get().unwrap(),
+            "max-detections" => settings.max_detections = value.get().unwrap(),
+            "threads" => settings.threads = value.get().unwrap(),
+            "post-messages" => settings.post_messages = value.get().unwrap(),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model" => settings.model.to_value(),
+            "engine" => settings.engine.to_value(),
+            "threshold" => settings.threshold.to_value(),
+            "interval" => settings.interval.to_value(),
+            "max-detections" => settings.max_detections.to_value(),
+            "threads" => settings.threads.to_value(),
+            "post-messages" => settings.post_messages.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for AiCoachDetect {}
+
+impl ElementImpl for AiCoachDetect {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "AI Coach person detector",
+                "Filter/Analyzer/Video",
+                "Finds people and attaches them as region-of-interest metadata",
+                "AI Coach developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = frame::caps();
+            vec![
+                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for AiCoachDetect {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap().clone();
+        let kind: EngineKind =
+            settings.engine.parse().map_err(|e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+        let file = settings.model_file().map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+        let options = EngineOptions::new(kind, settings.threads as usize);
+        let detector = PersonDetector::load(file, &options)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the detector: {e}")))?;
+        gst::info!(CAT, imp = self, "detector {} on {}", settings.model, detector.engine().kind());
+        for line in detector.engine().selection() {
+            gst::info!(CAT, imp = self, "{line}");
+        }
+        *self.state.lock().unwrap() = Some(State { detector, info: None, since_detection: 0, pending: true });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap() = None;
+        Ok(())
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let info = gst_video::VideoInfo::from_caps(incaps)
+            .map_err(|_| gst::loggable_error!(CAT, "Cannot parse caps {incaps}"))?;
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            // A new resolution means the people found before are in the wrong coordinates.
+            state.info = Some(info);
+            state.pending = true;
+        }
+        Ok(())
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        if meta::is_redetect_event(&event) {
+            gst::debug!(CAT, imp = self, "re-detection requested: {:?}", event.structure());
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                state.pending = true;
+            }
+            return true;
+        }
+        self.parent_src_event(event)
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view() {
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                state.pending = true;
+                state.since_detection = 0;
+            }
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let mut guard = self.state.lock().unwrap();
+        let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
+        state.since_detection += 1;
+        let due = state.pending || (settings.interval > 0 && state.since_detection >= settings.interval as u64);
+        if !due {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        let info = state.info.clone().ok_or_else(|| {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
+            gst::FlowError::NotNegotiated
+        })?;
+        state.detector.min_score = settings.threshold as f32;
+        state.detector.max_detections = settings.max_detections as usize;
+        let detections = {
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, &info).map_err(|_| {
+                gst::element_imp_error!(self, gst::CoreError::Failed, ("Cannot map the frame for reading"));
+                gst::FlowError::Error
+            })?;
+            let view = frame::view(&frame).map_err(|e| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                gst::FlowError::Error
+            })?;
+            state.detector.detect(&view).map_err(|e| {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Detection failed: {e}"));
+                gst::FlowError::Error
+            })?
+        };
+        state.pending = false;
+        state.since_detection = 0;
+        drop(guard);
+
+        gst::log!(CAT, imp = self, "{} people on {:?}", detections.len(), buf.pts());
+        for d in &detections {
+            meta::add_person(buf, d, info.width(), info.height());
+        }
+        if settings.post_messages {
+            let list: gst::List = detections
+                .iter()
+                .map(|d| meta::od_structure(meta::ROI_PERSON, &d.bbox, d.score).to_send_value())
+                .collect();
+            let s = gst::Structure::builder("aicoachdetect").field("pts", buf.pts()).field("detections", list).build();
+            let _ = self.obj().post_message(gst::message::Element::builder(s).src(&*self.obj()).build());
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MPL-2.0
+/**
+ * element-aicoachdetect:
+ *
+ * Finds people in raw video with a person detector (BlazePose's or NanoDet) and attaches each
+ * as a `GstVideoRegionOfInterestMeta` of type `person`, with an `aicoach/od` parameter
+ * structure (`x`, `y`, `w`, `h`, `loc_conf_lvl`, `obj_type`).
+ *
+ * It runs on the first frame, every `interval` frames (0: never again unless asked), and on the
+ * frame after a downstream element sends the custom upstream event `aicoach/redetect` (as
+ * `aicoachtrack` does when it loses the athlete). Other frames pass through untouched.
+ *
+ * ## Example launch line
+ * ```bash
+ * gst-launch-1.0 -m filesrc location=/usr/share/doc/opencv-doc/examples/data/vtest.avi ! decodebin ! \
+ *     videoconvert ! aicoachdetect interval=10 post-messages=true ! fakesink
+ * ```
+ */
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    pub struct AiCoachDetect(ObjectSubclass<imp::AiCoachDetect>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(Some(plugin), "aicoachdetect", gst::Rank::NONE, AiCoachDetect::static_type())
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The raw video formats the elements accept, and reading a mapped frame as a model's source
+//! without converting it.
+
+use aicoach_engines::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
+use gst_video::prelude::*;
+
+/// Formats every analysis element accepts, no conversion forced.
+pub const FORMATS: &[gst_video::VideoFormat] = &[
+    gst_video::VideoFormat::Rgba,
+    gst_video::VideoFormat::Bgra,
+    gst_video::VideoFormat::Rgbx,
+    gst_video::VideoFormat::Bgrx,
+    gst_video::VideoFormat::Argb,
+    gst_video::VideoFormat::Abgr,
+    gst_video::VideoFormat::Xrgb,
+    gst_video::VideoFormat::Xbgr,
+    gst_video::VideoFormat::Rgb,
+    gst_video::VideoFormat::Bgr,
+    gst_video::VideoFormat::I420,
+    gst_video::VideoFormat::Nv12,
+];
+
+pub fn caps() -> gst::Caps {
+    gst_video::VideoCapsBuilder::new().format_list(FORMATS.iter().copied()).build()
+}
+
+fn packed_format(f: gst_video::VideoFormat) -> Option<PackedFormat> {
+    use gst_video::VideoFormat as V;
+    Some(match f {
+        V::Rgba => PackedFormat::Rgba,
+        V::Bgra => PackedFormat::Bgra,
+        V::Rgbx => PackedFormat::Rgbx,
+        V::Bgrx => PackedFormat::Bgrx,
+        V::Argb => PackedFormat::Argb,
+        V::Abgr => PackedFormat::Abgr,
+        V::Xrgb => PackedFormat::Xrgb,
+        V::Xbgr => PackedFormat::Xbgr,
+        V::Rgb => PackedFormat::Rgb,
+        V::Bgr => PackedFormat::Bgr,
+        _ => return None,
+    })
+}
+
+/// A view of a mapped frame for the models. Fails only for a format the caps never allow or a
+/// buffer smaller than its caps say.
+pub fn view<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Result<FrameView<'a>, String> {
+    let (w, h) = (frame.width(), frame.height());
+    let format = frame.format();
+    let err = |e: aicoach_engines::EngineError| e.to_string();
+    if let Some(packed) = packed_format(format) {
+        let data = frame.plane_data(0).map_err(|e| e.to_string())?;
+        let stride = frame.plane_stride()[0] as usize;
+        return PackedView::new(data, w, h, stride, packed).map(FrameView::Packed).map_err(err);
+    }
+    let strides = frame.plane_stride();
+    let plane = |i| frame.plane_data(i).map_err(|e| e.to_string());
+    let yuv = match format {
+        gst_video::VideoFormat::I420 => YuvView::new(
+            YuvLayout::I420,
+            [plane(0)?, plane(1)?, plane(2)?],
+            [strides[0] as usize, strides[1] as usize, strides[2] as usize],
+            w,
+            h,
+        ),
+        gst_video::VideoFormat::Nv12 => {
+            let uv = plane(1)?;
+            YuvView::new(YuvLayout::Nv12, [plane(0)?, uv, uv], [strides[0] as usize, strides[1] as usize, 0], w, h)
+        }
+        other => return Err(format!("unsupported video format {other:?}")),
+    };
+    yuv.map(FrameView::Yuv).map_err(err)
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MPL-2.0
+#![allow(clippy::non_send_fields_in_send_ty)]
+//! GStreamer plugin `aicoach`: person detection, athlete tracking, pose estimation, bad-pose
+//! classification and overlay, for coaching from video.
+
+use gst::glib;
+
+pub mod detect;
+pub mod frame;
+pub mod meta;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    meta::register_custom_meta();
+    detect::register(plugin)?;
+    Ok(())
+}
+
+gst::plugin_define!(
+    aicoach,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MPL",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MPL-2.0
+//! How results travel between elements and to applications: standard GStreamer metadata that
+//! any application reads without our code.
+//!
+//! - Boxes: `GstVideoRegionOfInterestMeta`, roi type `person` (detector) or `athlete` (tracker),
+//!   with a parameter structure `aicoach/od` mirroring GStreamer 1.24's analytics
+//!   object-detection fields (`x`, `y`, `w`, `h` as doubles, `loc_conf_lvl`, `obj_type`), and for
+//!   the athlete a second one, `aicoach/tracking` (`tracking_id`, `tracking_first_seen`,
+//!   `tracking_last_seen`, `tracking_lost`, `state`).
+//! - Keypoints and verdicts: a custom meta `AICoachMeta` carrying a `GstStructure`.
+//! - Re-detection requests: a custom upstream event named `aicoach/redetect`.
+
+use std::sync::Once;
+
+use aicoach_engines::{Detection, Rect};
+
+pub const ROI_PERSON: &str = "person";
+pub const ROI_ATHLETE: &str = "athlete";
+pub const OD_PARAMS: &str = "aicoach/od";
+pub const TRACKING_PARAMS: &str = "aicoach/tracking";
+pub const CUSTOM_META: &str = "AICoachMeta";
+pub const REDETECT_EVENT: &str = "aicoach/redetect";
+
+/// Registers the custom meta once per process; buffer copies carry it along.
+pub fn register_custom_meta() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        gst::meta::CustomMeta::register_with_transform(CUSTOM_META, &[], |dest, meta, _src, transform| {
+            // Only plain copies: a scaled or cropped frame would make the coordinates wrong.
+            if transform.as_str() != "gst-copy" {
+                return false;
+            }
+            match gst::meta::CustomMeta::add(dest, CUSTOM_META) {
+                Ok(mut copy) => {
+                    let target = copy.mut_structure();
+                    for (field, value) in meta.structure().iter() {
+                        target.set_value(field, value.clone());
+                    }
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+    });
+}
+
+/// The box in whole pixels, clipped to the frame (the ROI meta stores unsigned integers).
+pub fn clip_rect(r: &Rect, width: u32, height: u32) -> (u32, u32, u32, u32) {
+    let x0 = r.x.max(0.0).min(width as f32);
+    let y0 = r.y.max(0.0).min(height as f32);
+    let x1 = (r.x + r.w).max(0.0).min(width as f32);
+    let y1 = (r.y + r.h).max(0.0).min(height as f32);
+    (x0.round() as u32, y0.round() as u32, (x1 - x0).round() as u32, (y1 - y0).round() as u32)
+}
+
+/// The object-detection parameter structure of one box (unclipped, in frame pixels).
+pub fn od_structure(obj_type: &str, rect: &Rect, confidence: f32) -> gst::Structure {
+    gst::Structure::builder(OD_PARAMS)
+        .field("obj_type", obj_type)
+        .field("x", rect.x as f64)
+        .field("y", rect.y as f64)
+        .field("w", rect.w as f64)
+        .field("h", rect.h as f64)
+        .field("loc_conf_lvl", confidence)
+        .build()
+}
+
+/// Attaches a `person` ROI meta for a detection.
+pub fn add_person(buffer: &mut gst::BufferRef, d: &Detection, width: u32, height: u32) {
+    let mut meta = gst_video::VideoRegionOfInterestMeta::add(buffer, ROI_PERSON, clip_rect(&d.bbox, width, height));
+    meta.add_param(od_structure(ROI_PERSON, &d.bbox, d.score));
+}
+
+/// Reads a box back from an ROI meta: the unclipped one from its parameters where present.
+pub fn roi_rect(meta: &gst_video::VideoRegionOfInterestMeta) -> (Rect, f32) {
+    let (x, y, w, h) = meta.rect();
+    let fallback = Rect { x: x as f32, y: y as f32, w: w as f32, h: h as f32 };
+    match meta.param(OD_PARAMS) {
+        Some(s) => {
+            let get = |f: &str| s.get::<f64>(f).ok().map(|v| v as f32);
+            let rect = match (get("x"), get("y"), get("w"), get("h")) {
+                (Some(x), Some(y), Some(w), Some(h)) => Rect { x, y, w, h },
+                _ => fallback,
+            };
+            (rect, s.get::<f32>("loc_conf_lvl").unwrap_or(1.0))
+        }
+        None => (fallback, 1.0),
+    }
+}
+
+/// People found on this buffer by a detector upstream.
+pub fn persons(buffer: &gst::BufferRef) -> Vec<(Rect, f32)> {
+    buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .filter(|m| m.roi_type() == ROI_PERSON)
+        .map(|m| roi_rect(&m))
+        .collect()
+}
+
+/// The event a tracker sends upstream when it needs the detector to run on the next frame.
+pub fn redetect_event(reason: &str) -> gst::Event {
+    gst::event::CustomUpstream::new(gst::Structure::builder(REDETECT_EVENT).field("reason", reason).build())
+}
+
+pub fn is_redetect_event(event: &gst::EventRef) -> bool {
+    event.type_() == gst::EventType::CustomUpstream && event.structure().is_some_and(|s| s.name() == REDETECT_EVENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_round_trip_through_roi_meta() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        let d = Detection {
+            score: 0.75,
+            bbox: Rect { x: -10.5, y: 20.0, w: 100.0, h: 300.0 },
+            face: None,
+            keypoints: vec![],
+        };
+        add_person(buffer.get_mut().unwrap(), &d, 640, 240);
+        let meta = buffer.meta::<gst_video::VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(meta.roi_type(), "person");
+        // Clipped to the frame in the integer rectangle...
+        assert_eq!(meta.rect(), (0, 20, 90, 220));
+        // ...unclipped in the parameters.
+        assert_eq!(persons(&buffer), vec![(d.bbox, 0.75)]);
+    }
+
+    #[test]
+    fn redetect_event_is_recognised() {
+        gst::init().unwrap();
+        assert!(is_redetect_event(&redetect_event("lost")));
+        let other = gst::event::CustomUpstream::new(gst::Structure::new_empty("something/else"));
+        assert!(!is_redetect_event(&other));
+    }
+
+    #[test]
+    fn custom_meta_survives_a_buffer_copy() {
+        gst::init().unwrap();
+        register_custom_meta();
+        let mut buffer = gst::Buffer::with_size(4).unwrap();
+        {
+            let b = buffer.get_mut().unwrap();
+            let mut meta = gst::meta::CustomMeta::add(b, CUSTOM_META).unwrap();
+            meta.mut_structure().set("score", 7.5f64);
+        }
+        let copy = buffer.copy();
+        let meta = gst::meta::CustomMeta::from_buffer(&copy, CUSTOM_META).unwrap();
+        assert_eq!(meta.structure().get::<f64>("score").unwrap(), 7.5);
+    }
+}

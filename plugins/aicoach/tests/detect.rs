@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MPL-2.0
+//! aicoachdetect on a real photo (Debian's opencv-doc `messi5.jpg`), through a Harness and
+//! through real pipelines in every supported format.
+
+use gst::prelude::*;
+use gstaicoach::meta;
+
+const PHOTO: &str = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
+/// Where the player's hips are in the photo (onnxruntime reference, tests/fixtures).
+const HIPS: (f32, f32) = (265.0, 225.0);
+
+fn init() {
+    use std::sync::Once;
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstaicoach::plugin_register_static().unwrap();
+    });
+    assert!(std::path::Path::new(PHOTO).is_file(), "{PHOTO} is missing: install Debian's opencv-doc (the setup does)");
+}
+
+/// The photo decoded to `format` by a real decoder and converter, as one buffer with caps.
+fn photo_sample(format: &str) -> gst::Sample {
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={PHOTO} ! jpegdec ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink.pull_sample().expect("decoded photo");
+    pipeline.set_state(gst::State::Null).unwrap();
+    sample
+}
+
+fn harness(props: &str) -> gst_check::Harness {
+    let mut h = gst_check::Harness::new_parse(&format!("aicoachdetect engine=cpu {props}"));
+    h.play();
+    h
+}
+
+fn contains(r: &aicoach_engines::Rect, p: (f32, f32)) -> bool {
+    p.0 > r.x && p.0 < r.x + r.w && p.1 > r.y && p.1 < r.y + r.h
+}
+
+#[test]
+fn finds_the_person_in_a_real_photo_with_both_models() {
+    init();
+    let sample = photo_sample("RGB");
+    for model in ["blazepose-detector", "nanodet"] {
+        let mut h = harness(&format!("model={model}"));
+        h.set_src_caps(sample.caps().unwrap().to_owned());
+        let out = h.push_and_pull(sample.buffer().unwrap().to_owned()).unwrap();
+        let people = meta::persons(&out);
+        assert!(!people.is_empty(), "{model}: no person");
+        let (rect, score) = people[0];
+        assert!(score > 0.5, "{model}: score {score}");
+        assert!(contains(&rect, HIPS), "{model}: {rect:?} misses the hips");
+        let roi = out.meta::<gst_video::VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(roi.roi_type(), "person");
+        assert_eq!(roi.param(meta::OD_PARAMS).unwrap().get::<&str>("obj_type").unwrap(), "person");
+    }
+}
+
+#[test]
+fn runs_on_the_first_frame_then_only_when_asked() {
+    init();
+    let sample = photo_sample("RGB");
+    let buffer = sample.buffer().unwrap().to_owned();
+    let mut h = harness("interval=0");
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let has_people = |b: &gst::Buffer| !meta::persons(b).is_empty();
+    assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "first frame");
+    assert!(!has_people(&h.push_and_pull(buffer.clone()).unwrap()), "second frame: not asked");
+    // A tracker downstream asks for re-detection.
+    assert!(h.push_upstream_event(meta::redetect_event("lost")));
+    assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "frame after the request");
+    assert!(!has_people(&h.push_and_pull(buffer).unwrap()), "and only that one");
+}
+
+#[test]
+fn interval_runs_every_nth_frame() {
+    init();
+    let sample = photo_sample("RGB");
+    let buffer = sample.buffer().unwrap().to_owned();
+    let mut h = harness("interval=3");
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let ran: Vec<bool> = (0..7).map(|_| !meta::persons(&h.push_and_pull(buffer.clone()).unwrap()).is_empty()).collect();
+    assert_eq!(ran, [true, false, false, true, false, false, true]);
+}
+
+#[test]
+fn every_supported_format_gives_the_same_person() {
+    init();
+    let mut boxes = Vec::new();
+    for format in ["RGBA", "BGRx", "xRGB", "RGB", "BGR", "I420", "NV12"] {
+        let sample = photo_sample(format);
+        let mut h = harness("");
+        h.set_src_caps(sample.caps().unwrap().to_owned());
+        let out = h.push_and_pull(sample.buffer().unwrap().to_owned()).unwrap();
+        let people = meta::persons(&out);
+        assert!(!people.is_empty(), "{format}: no person");
+        boxes.push((format, people[0].0));
+    }
+    let (_, reference) = boxes[0];
+    for (format, b) in &boxes {
+        // YUV formats lose some colour resolution; the box moves by a few pixels at most.
+        let d = (b.center().x - reference.center().x).hypot(b.center().y - reference.center().y);
+        assert!(d < 8.0 && (b.w - reference.w).abs() < 16.0, "{format}: {b:?} vs RGBA {reference:?}");
+    }
+}
+
+#[test]
+fn posts_messages_when_asked() {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={PHOTO} ! jpegdec ! videoconvert ! aicoachdetect engine=cpu post-messages=true ! fakesink"
+    ))
+    .unwrap();
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut found = None;
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(60)) {
+        match msg.view() {
+            gst::MessageView::Element(e) if e.structure().is_some_and(|s| s.name() == "aicoachdetect") => {
+                found = Some(e.structure().unwrap().to_owned());
+            }
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{}", e.error()),
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    let s = found.expect("no aicoachdetect message");
+    let list = s.get::<gst::List>("detections").unwrap();
+    assert!(!list.is_empty());
+    let first = list.as_slice()[0].get::<gst::Structure>().unwrap();
+    assert!(first.get::<f32>("loc_conf_lvl").unwrap() > 0.5);
+}
+
+#[test]
+fn bad_properties_fail_at_start_with_a_message_naming_them() {
+    init();
+    for (props, expected) in [
+        ("model=huge", "unknown detector model 'huge'"),
+        ("engine=gpu9", "unknown engine 'gpu9'"),
+        ("model=lite", "pose model, not a person detector"),
+        ("model=/nonexistent/det.onnx", "/nonexistent/det.onnx"),
+    ] {
+        let pipeline =
+            gst::parse::launch(&format!("videotestsrc num-buffers=2 ! aicoachdetect {props} ! fakesink")).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let _ = pipeline.set_state(gst::State::Playing);
+        let msg =
+            bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Error]).expect("an error");
+        let gst::MessageView::Error(err) = msg.view() else { unreachable!() };
+        assert!(err.error().to_string().contains(expected), "{props}: {}", err.error());
+        pipeline.set_state(gst::State::Null).unwrap();
+    }
+}
