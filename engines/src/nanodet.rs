@@ -49,7 +49,7 @@ pub fn decode(levels: &[Level], to_frame: &Affine, min_score: f32, max: usize) -
         let stride = level.stride as f32;
         for i in 0..n {
             let score = level.scores[i * NUM_CLASSES + PERSON_CLASS];
-            if !(score >= min_score) {
+            if score.is_nan() || score < min_score {
                 continue;
             }
             let reg = &level.boxes[i * REG_VALUES..(i + 1) * REG_VALUES];

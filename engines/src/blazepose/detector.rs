@@ -39,8 +39,8 @@ pub fn decode(
             break;
         };
         let score = sigmoid(logit.clamp(-SCORE_CLIP, SCORE_CLIP));
-        // `!(>=)` also drops NaN scores from a broken model.
-        if !(score >= min_score) {
+        // NaN scores come from a broken model: never a detection.
+        if score.is_nan() || score < min_score {
             continue;
         }
         let (ax, ay) = (anchor.x * size, anchor.y * size);

@@ -25,6 +25,26 @@ pub fn caps() -> gst::Caps {
     gst_video::VideoCapsBuilder::new().format_list(FORMATS.iter().copied()).build()
 }
 
+/// Always-present `src` and `sink` templates of an analysis filter.
+pub fn pad_templates() -> Vec<gst::PadTemplate> {
+    let caps = caps();
+    vec![
+        gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
+        gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
+    ]
+}
+
+/// Maps `buffer` for reading as a frame of `info` and hands `f` a view of it.
+pub fn with_view<R>(
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    f: impl FnOnce(&FrameView) -> R,
+) -> Result<R, String> {
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
+        .map_err(|_| "cannot map the frame for reading (buffer smaller than its caps say?)".to_string())?;
+    Ok(f(&view(&frame)?))
+}
+
 fn packed_format(f: gst_video::VideoFormat) -> Option<PackedFormat> {
     use gst_video::VideoFormat as V;
     Some(match f {

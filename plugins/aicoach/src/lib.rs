@@ -8,10 +8,13 @@ use gst::glib;
 pub mod detect;
 pub mod frame;
 pub mod meta;
+pub mod track;
+pub mod tracking;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register_custom_meta();
     detect::register(plugin)?;
+    track::register(plugin)?;
     Ok(())
 }
 

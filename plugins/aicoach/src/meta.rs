@@ -44,6 +44,28 @@ pub fn register_custom_meta() {
     });
 }
 
+/// Edits the buffer's `AICoachMeta` structure, adding the meta if the buffer has none yet.
+pub fn with_custom_structure<R>(buffer: &mut gst::BufferRef, f: impl FnOnce(&mut gst::StructureRef) -> R) -> R {
+    if gst::meta::CustomMeta::from_buffer(buffer, CUSTOM_META).is_err() {
+        gst::meta::CustomMeta::add(buffer, CUSTOM_META).expect("registered in plugin_init");
+    }
+    let mut meta = gst::meta::CustomMeta::from_mut_buffer(buffer, CUSTOM_META).expect("just added");
+    f(meta.mut_structure())
+}
+
+/// Field of `AICoachMeta` set on frames the detector ran on, so a tracker can tell "found
+/// nobody" from "did not look".
+pub const DETECTOR_RAN: &str = "detector_ran";
+
+pub fn mark_detector_ran(buffer: &mut gst::BufferRef) {
+    with_custom_structure(buffer, |s| s.set(DETECTOR_RAN, true));
+}
+
+pub fn detector_ran(buffer: &gst::BufferRef) -> bool {
+    gst::meta::CustomMeta::from_buffer(buffer, CUSTOM_META)
+        .is_ok_and(|m| m.structure().get::<bool>(DETECTOR_RAN).unwrap_or(false))
+}
+
 /// The box in whole pixels, clipped to the frame (the ROI meta stores unsigned integers).
 pub fn clip_rect(r: &Rect, width: u32, height: u32) -> (u32, u32, u32, u32) {
     let x0 = r.x.max(0.0).min(width as f32);
@@ -69,6 +91,43 @@ pub fn od_structure(obj_type: &str, rect: &Rect, confidence: f32) -> gst::Struct
 pub fn add_person(buffer: &mut gst::BufferRef, d: &Detection, width: u32, height: u32) {
     let mut meta = gst_video::VideoRegionOfInterestMeta::add(buffer, ROI_PERSON, clip_rect(&d.bbox, width, height));
     meta.add_param(od_structure(ROI_PERSON, &d.bbox, d.score));
+}
+
+/// The tracker's view of the athlete on one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AthleteInfo {
+    pub rect: Rect,
+    pub confidence: f32,
+    pub tracking_id: u64,
+    pub first_seen: Option<gst::ClockTime>,
+    pub last_seen: Option<gst::ClockTime>,
+    pub lost: bool,
+    pub state: &'static str,
+}
+
+pub fn tracking_structure(a: &AthleteInfo) -> gst::Structure {
+    gst::Structure::builder(TRACKING_PARAMS)
+        .field("tracking_id", a.tracking_id)
+        .field("tracking_first_seen", a.first_seen.map_or(u64::MAX, |t| t.nseconds()))
+        .field("tracking_last_seen", a.last_seen.map_or(u64::MAX, |t| t.nseconds()))
+        .field("tracking_lost", a.lost)
+        .field("state", a.state)
+        .build()
+}
+
+/// Attaches the `athlete` ROI meta with its detection and tracking parameters.
+pub fn add_athlete(buffer: &mut gst::BufferRef, a: &AthleteInfo, width: u32, height: u32) {
+    let mut meta = gst_video::VideoRegionOfInterestMeta::add(buffer, ROI_ATHLETE, clip_rect(&a.rect, width, height));
+    meta.add_param(od_structure(ROI_ATHLETE, &a.rect, a.confidence));
+    meta.add_param(tracking_structure(a));
+}
+
+/// The athlete's box, track id and state on this buffer, if a tracker upstream attached them.
+pub fn athlete(buffer: &gst::BufferRef) -> Option<(Rect, u64, String)> {
+    let meta = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)?;
+    let (rect, _) = roi_rect(&meta);
+    let tracking = meta.param(TRACKING_PARAMS)?;
+    Some((rect, tracking.get::<u64>("tracking_id").ok()?, tracking.get::<&str>("state").ok()?.to_string()))
 }
 
 /// Reads a box back from an ROI meta: the unclipped one from its parameters where present.

@@ -5,34 +5,8 @@
 use gst::prelude::*;
 use gstaicoach::meta;
 
-const PHOTO: &str = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
-/// Where the player's hips are in the photo (onnxruntime reference, tests/fixtures).
-const HIPS: (f32, f32) = (265.0, 225.0);
-
-fn init() {
-    use std::sync::Once;
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstaicoach::plugin_register_static().unwrap();
-    });
-    assert!(std::path::Path::new(PHOTO).is_file(), "{PHOTO} is missing: install Debian's opencv-doc (the setup does)");
-}
-
-/// The photo decoded to `format` by a real decoder and converter, as one buffer with caps.
-fn photo_sample(format: &str) -> gst::Sample {
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={PHOTO} ! jpegdec ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let sample = sink.pull_sample().expect("decoded photo");
-    pipeline.set_state(gst::State::Null).unwrap();
-    sample
-}
+mod common;
+use common::{HIPS, PHOTO, init, photo_sample};
 
 fn harness(props: &str) -> gst_check::Harness {
     let mut h = gst_check::Harness::new_parse(&format!("aicoachdetect engine=cpu {props}"));
@@ -148,14 +122,7 @@ fn bad_properties_fail_at_start_with_a_message_naming_them() {
         ("model=lite", "pose model, not a person detector"),
         ("model=/nonexistent/det.onnx", "/nonexistent/det.onnx"),
     ] {
-        let pipeline =
-            gst::parse::launch(&format!("videotestsrc num-buffers=2 ! aicoachdetect {props} ! fakesink")).unwrap();
-        let bus = pipeline.bus().unwrap();
-        let _ = pipeline.set_state(gst::State::Playing);
-        let msg =
-            bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Error]).expect("an error");
-        let gst::MessageView::Error(err) = msg.view() else { unreachable!() };
-        assert!(err.error().to_string().contains(expected), "{props}: {}", err.error());
-        pipeline.set_state(gst::State::Null).unwrap();
+        let error = common::first_error(&format!("videotestsrc num-buffers=2 ! aicoachdetect {props} ! fakesink"));
+        assert!(error.contains(expected), "{props}: {error}");
     }
 }

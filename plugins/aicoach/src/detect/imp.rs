@@ -194,13 +194,7 @@ impl ElementImpl for AiCoachDetect {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = frame::caps();
-            vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(frame::pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -254,11 +248,11 @@ impl BaseTransformImpl for AiCoachDetect {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view() {
-            if let Some(state) = self.state.lock().unwrap().as_mut() {
-                state.pending = true;
-                state.since_detection = 0;
-            }
+        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view()
+            && let Some(state) = self.state.lock().unwrap().as_mut()
+        {
+            state.pending = true;
+            state.since_detection = 0;
         }
         self.parent_sink_event(event)
     }
@@ -279,24 +273,22 @@ impl BaseTransformImpl for AiCoachDetect {
         state.detector.min_score = settings.threshold as f32;
         state.detector.max_detections = settings.max_detections as usize;
         let detections = {
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, &info).map_err(|_| {
-                gst::element_imp_error!(self, gst::CoreError::Failed, ("Cannot map the frame for reading"));
-                gst::FlowError::Error
-            })?;
-            let view = frame::view(&frame).map_err(|e| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                gst::FlowError::Error
-            })?;
-            state.detector.detect(&view).map_err(|e| {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Detection failed: {e}"));
-                gst::FlowError::Error
-            })?
+            frame::with_view(buf, &info, |view| state.detector.detect(view))
+                .map_err(|e| {
+                    gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                    gst::FlowError::Error
+                })?
+                .map_err(|e| {
+                    gst::element_imp_error!(self, gst::LibraryError::Failed, ("Detection failed: {e}"));
+                    gst::FlowError::Error
+                })?
         };
         state.pending = false;
         state.since_detection = 0;
         drop(guard);
 
         gst::log!(CAT, imp = self, "{} people on {:?}", detections.len(), buf.pts());
+        meta::mark_detector_ran(buf);
         for d in &detections {
             meta::add_person(buf, d, info.width(), info.height());
         }

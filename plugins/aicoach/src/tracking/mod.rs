@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Following one athlete through a video, with no GStreamer types: a correlation-filter
+//! tracker for frame-to-frame motion, a colour model for identity, a motion model for speed,
+//! and the state machine that decides when to verify, when the athlete is lost and when a
+//! detection is the same athlete again.
+
+pub mod appearance;
+pub mod athlete;
+pub mod mosse;
+pub mod motion;
+pub mod patch;
+
+pub use athlete::{AthleteTracker, SelectRule, TrackOutput, TrackState, TrackerConfig};

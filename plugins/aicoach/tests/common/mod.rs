@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Shared by the element tests: plugin registration and the real media from Debian's
+//! opencv-doc (installed by the setup and CI; a missing file fails the test, never skips it).
+
+#![allow(dead_code)]
+
+use gst::prelude::*;
+
+pub const PHOTO: &str = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
+pub const VIDEO: &str = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+/// Where the player's hips are in the photo (onnxruntime reference, tests/fixtures).
+pub const HIPS: (f32, f32) = (265.0, 225.0);
+
+pub fn init() {
+    use std::sync::Once;
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstaicoach::plugin_register_static().unwrap();
+    });
+    for f in [PHOTO, VIDEO] {
+        assert!(std::path::Path::new(f).is_file(), "{f} is missing: install Debian's opencv-doc (the setup does)");
+    }
+}
+
+/// The photo decoded to `format` by a real decoder and converter, as one buffer with caps.
+pub fn photo_sample(format: &str) -> gst::Sample {
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={PHOTO} ! jpegdec ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink.pull_sample().expect("decoded photo");
+    pipeline.set_state(gst::State::Null).unwrap();
+    sample
+}
+
+/// Starts `launch` and returns the text of the first error it posts.
+pub fn first_error(launch: &str) -> String {
+    let pipeline = gst::parse::launch(launch).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let _ = pipeline.set_state(gst::State::Playing);
+    let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Error]).expect("an error");
+    pipeline.set_state(gst::State::Null).unwrap();
+    match msg.view() {
+        gst::MessageView::Error(err) => err.error().to_string(),
+        _ => unreachable!(),
+    }
+}
