@@ -45,7 +45,15 @@ case "$MODE" in
     echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
     cargo check -p aicoach-engines --features tensorrt
     echo "== tests"
-    cargo test --workspace
+    log=$(mktemp)
+    set +e
+    cargo test --workspace 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    # One closing line for the whole workspace (cargo prints one per test binary).
+    awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+    rm -f "$log"
+    exit "$status"
     ;;
   *)
     echo "usage: $0 [--test]" >&2; exit 2 ;;
