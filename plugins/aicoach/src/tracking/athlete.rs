@@ -12,6 +12,8 @@
 //!   the athlete's colours again, near where they were last seen at first and anywhere in the
 //!   frame the longer they stay away.
 
+use std::collections::VecDeque;
+
 use aicoach_engines::image::RgbSource;
 use aicoach_engines::{Point, Rect};
 
@@ -120,6 +122,11 @@ const RECOVERY_MARGIN: f32 = 0.05;
 /// anywhere.
 const RECOVERY_GATE: f32 = 1.0;
 const RECOVERY_GROWTH: f32 = 0.05;
+/// While verifying, a detection this many box sizes from where the athlete must be is taken
+/// for a bystander.
+const BYSTANDER_DISTANCE: f32 = 2.0;
+/// How many bystanders' colours are remembered (the most recent ones).
+const MAX_BYSTANDERS: usize = 16;
 
 struct Track {
     bbox: Rect,
@@ -139,6 +146,9 @@ pub struct AthleteTracker {
     track_id: u64,
     next_id: u64,
     frames_since_request: u32,
+    /// Colours of people seen in the same frame as the confirmed athlete: whoever they are,
+    /// they are not the athlete, so a lookalike of theirs is not taken for the athlete.
+    bystanders: VecDeque<ColourModel>,
 }
 
 impl AthleteTracker {
@@ -151,6 +161,7 @@ impl AthleteTracker {
             next_id: 1,
             // So the very first frame without detections asks at once.
             frames_since_request: u32::MAX / 2,
+            bystanders: VecDeque::new(),
         }
     }
 
@@ -168,6 +179,7 @@ impl AthleteTracker {
         self.track = None;
         self.track_id = 0;
         self.frames_since_request = u32::MAX / 2;
+        self.bystanders.clear();
     }
 
     /// Advances one frame. `detections` is `Some` on frames the detector ran on (possibly
@@ -207,6 +219,7 @@ impl AthleteTracker {
         let Some(track) = Track::start(frame, chosen.0) else {
             return 0.0;
         };
+        remember_bystanders(&mut self.bystanders, frame, detections.unwrap_or_default(), &chosen.0);
         self.track = Some(track);
         self.frames_since_request = 0;
         self.track_id = self.next_id;
@@ -238,7 +251,10 @@ impl AthleteTracker {
         let sure = response.psr >= config.verify_psr;
 
         let expected = if sure { found } else { predicted };
-        if let Some(det) = detections.and_then(|d| track.best_match(frame, d, &config, expected, GATE, 0.0)) {
+        let matched =
+            detections.and_then(|d| track.best_match(frame, d, &config, &self.bystanders, expected, GATE, 0.0));
+        if let Some(det) = matched {
+            remember_bystanders(&mut self.bystanders, frame, detections.unwrap_or_default(), &det);
             // A detection with the athlete's colours where we expect them: confirmed. The
             // detector's box is the better size estimate; the filter restarts on it.
             let centre = det.center();
@@ -261,6 +277,13 @@ impl AthleteTracker {
         track.motion.update(position, 1);
         track.move_to(position);
         let refuted = detections.is_some();
+        // People far from where the athlete must be are someone else, even unconfirmed.
+        if let Some(d) = detections {
+            let size = track.bbox.w.max(track.bbox.h);
+            let far: Vec<(Rect, f32)> =
+                d.iter().filter(|(r, _)| r.center().distance(expected) > BYSTANDER_DISTANCE * size).copied().collect();
+            remember_bystanders(&mut self.bystanders, frame, &far, &track.bbox);
+        }
         if sure && !refuted && self.state == TrackState::Tracking {
             track.filter.update(&grey_patch(frame, found.x, found.y, side, mosse::SIZE), FILTER_RATE);
             return response.psr.min(20.0) / 20.0;
@@ -283,7 +306,8 @@ impl AthleteTracker {
         track.lost_frames += 1;
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
         let last_seen = track.bbox.center();
-        let Some(det) = detections.and_then(|d| track.best_match(frame, d, &config, last_seen, gate, RECOVERY_MARGIN))
+        let Some(det) = detections
+            .and_then(|d| track.best_match(frame, d, &config, &self.bystanders, last_seen, gate, RECOVERY_MARGIN))
         else {
             return 0.0;
         };
@@ -321,13 +345,16 @@ impl Track {
         self.filter = Mosse::new(&grey_patch(frame, c.x, c.y, self.window_side(), mosse::SIZE));
     }
 
-    /// The detection most like the athlete: colours at least `min_similarity + margin` alike
-    /// and centre within `gate` box sizes of `near`. Ranked by colour, then closeness.
+    /// The detection most like the athlete: colours at least `min_similarity + margin` alike,
+    /// more like the athlete than like any remembered bystander, and centre within `gate` box
+    /// sizes of `near`. Ranked by colour, then closeness.
+    #[allow(clippy::too_many_arguments)]
     fn best_match<S: RgbSource + ?Sized>(
         &self,
         frame: &S,
         detections: &[(Rect, f32)],
         config: &TrackerConfig,
+        bystanders: &VecDeque<ColourModel>,
         near: Point,
         gate: f32,
         margin: f32,
@@ -340,11 +367,34 @@ impl Track {
                 if distance > gate {
                     return None;
                 }
-                let similarity = ColourModel::from_frame(frame, r)?.similarity(&self.colour);
-                (similarity >= config.min_similarity + margin).then_some((*r, similarity - 0.2 * distance))
+                let colours = ColourModel::from_frame(frame, r)?;
+                let similarity = colours.similarity(&self.colour);
+                let like_a_bystander = bystanders.iter().any(|b| colours.similarity(b) >= similarity);
+                (similarity >= config.min_similarity + margin && !like_a_bystander)
+                    .then_some((*r, similarity - 0.2 * distance))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(r, _)| r)
+    }
+}
+
+/// Remembers the colours of every detection that is clearly not `athlete` (no overlap).
+fn remember_bystanders<S: RgbSource + ?Sized>(
+    bystanders: &mut VecDeque<ColourModel>,
+    frame: &S,
+    detections: &[(Rect, f32)],
+    athlete: &Rect,
+) {
+    for (r, _) in detections {
+        if r.iou(athlete) > 0.0 {
+            continue;
+        }
+        if let Some(colours) = ColourModel::from_frame(frame, r) {
+            if bystanders.len() == MAX_BYSTANDERS {
+                bystanders.pop_front();
+            }
+            bystanders.push_back(colours);
+        }
     }
 }
 
@@ -434,6 +484,24 @@ mod tests {
         let out = run(&mut t, &[(athlete_at(60.0), RED), bystander], true);
         assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1));
         assert!((out.bbox.unwrap().center().x - 75.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn a_lookalike_seen_beside_the_athlete_is_never_taken_for_them() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        // The bystander dresses like the athlete and stands close by.
+        let twin = (Rect { x: 200.0, y: 80.0, w: 30.0, h: 80.0 }, RED);
+        run(&mut t, &[(athlete_at(140.0), RED), twin], true);
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED), twin], true);
+        }
+        // The athlete leaves; the twin stays, detected on every frame.
+        for i in 0..20 {
+            let out = run(&mut t, &[twin], true);
+            let on_twin = out.state != TrackState::Lost && out.bbox.is_some_and(|b| b.center().x > 190.0);
+            assert!(!on_twin, "frame {i}: took the twin for the athlete: {out:?}");
+        }
+        assert_eq!(t.state(), TrackState::Lost);
     }
 
     #[test]
