@@ -112,9 +112,8 @@ fn tracks_a_pedestrian_through_a_real_video_continuously() {
     assert_eq!(jumps, 0);
 }
 
-#[test]
-fn a_seek_or_flush_forgets_the_athlete() {
-    init();
+/// The photo, and a detector and tracker already following the player on its first frame.
+fn tracking_the_photo() -> (gst::Sample, gst::Buffer, gst_check::Harness) {
     let sample = photo_sample();
     let photo = sample.buffer().unwrap().to_owned();
     let mut h = gst_check::Harness::new_parse("aicoachdetect engine=cpu ! aicoachtrack");
@@ -122,6 +121,13 @@ fn a_seek_or_flush_forgets_the_athlete() {
     h.play();
     let out = h.push_and_pull(frame(&photo, true, 0)).unwrap();
     assert!(meta::athlete(&out).is_some());
+    (sample, photo, h)
+}
+
+#[test]
+fn a_seek_or_flush_forgets_the_athlete() {
+    init();
+    let (_, photo, mut h) = tracking_the_photo();
     assert!(h.push_event(gst::event::FlushStart::new()));
     assert!(h.push_event(gst::event::FlushStop::new(true)));
     h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new()));
@@ -135,12 +141,7 @@ fn a_seek_or_flush_forgets_the_athlete() {
 #[test]
 fn a_resolution_change_restarts_tracking() {
     init();
-    let sample = photo_sample();
-    let photo = sample.buffer().unwrap().to_owned();
-    let mut h = gst_check::Harness::new_parse("aicoachdetect engine=cpu ! aicoachtrack");
-    h.set_src_caps(sample.caps().unwrap().to_owned());
-    h.play();
-    assert!(meta::athlete(&h.push_and_pull(frame(&photo, true, 0)).unwrap()).is_some());
+    let (sample, photo, mut h) = tracking_the_photo();
     // The same photo cropped: new caps, 300x342.
     let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
     let cropped_info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, 300, info.height()).build().unwrap();
