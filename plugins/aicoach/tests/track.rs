@@ -166,3 +166,50 @@ fn a_bad_selection_rule_is_an_error_naming_it() {
     let error = common::first_error("videotestsrc num-buffers=2 ! aicoachtrack select=tallest ! fakesink");
     assert!(error.contains("unknown selection rule 'tallest'"), "{error}");
 }
+
+/// The development videos beside the checkout (`../shared/data`), which CI has too.
+fn shared_video(relative: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("{} is not here: this check needs the shared development data", path.display());
+        None
+    }
+}
+
+#[test]
+fn two_dancers_in_a_crowd_keep_one_id_and_no_bystander_is_taken() {
+    init();
+    let Some(video) = shared_video("openpose/video.avi") else { return };
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
+         aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! appsink name=sink sync=false",
+        video.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let (mut frames, mut tracked) = (0, 0);
+    let mut last: Option<aicoach_engines::Rect> = None;
+    while let Ok(sample) = sink.pull_sample() {
+        frames += 1;
+        let Some((rect, id, state)) = meta::athlete(sample.buffer().unwrap()) else { continue };
+        assert_eq!(id, 1, "frame {frames}: a new id");
+        if state == "tracking" {
+            tracked += 1;
+            // The dancers sway in place; a jump of half their height is someone else.
+            if let Some(prev) = last {
+                assert!(rect.center().distance(prev.center()) < 0.5 * rect.h, "frame {frames}: {prev:?} -> {rect:?}");
+            }
+            last = Some(rect);
+        } else {
+            last = None;
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(frames, 205);
+    assert!(tracked >= 120, "tracked on {tracked} of {frames} frames");
+}
