@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::blazepose::{self, COCO17_FROM_BLAZEPOSE, ROI_SCALE};
+use crate::blazepose::{self, COCO17_FROM_BLAZEPOSE, COCO17_NAMES, ROI_SCALE};
 use crate::detection::Detection;
 use crate::error::EngineError;
 use crate::geometry::{Point, Rect, RotatedRect};
@@ -39,29 +39,19 @@ const MPII_PIXEL_STD: f32 = 200.0;
 
 /// The joints PCK is reported for, with COCO's names: COCO-17 in COCO order, then the
 /// COCO-WholeBody foot points BlazePose also predicts. A joint is an index into this list.
-pub const JOINT_NAMES: [&str; JOINT_COUNT] = [
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "left_heel",
-    "right_heel",
-    "left_big_toe",
-    "right_big_toe",
-];
+pub const JOINT_NAMES: [&str; JOINT_COUNT] = {
+    let mut names = [""; JOINT_COUNT];
+    let mut i = 0;
+    while i < COCO17_NAMES.len() {
+        names[i] = COCO17_NAMES[i];
+        i += 1;
+    }
+    names[17] = "left_heel";
+    names[18] = "right_heel";
+    names[19] = "left_big_toe";
+    names[20] = "right_big_toe";
+    names
+};
 pub const JOINT_COUNT: usize = 21;
 
 /// Column headers for the text table (the full names make it too wide for a terminal).

@@ -42,6 +42,27 @@ pub const KEYPOINT_NAMES: [&str; 33] = [
     "right_foot_index",
 ];
 
+/// COCO's 17 body keypoints, in COCO order.
+pub const COCO17_NAMES: [&str; 17] = [
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+];
+
 /// For each COCO-17 keypoint (COCO order), its index among [`KEYPOINT_NAMES`].
 pub const COCO17_FROM_BLAZEPOSE: [usize; 17] = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28];
 
@@ -54,26 +75,7 @@ mod tests {
 
     #[test]
     fn coco_mapping_follows_names() {
-        let coco = [
-            "nose",
-            "left_eye",
-            "right_eye",
-            "left_ear",
-            "right_ear",
-            "left_shoulder",
-            "right_shoulder",
-            "left_elbow",
-            "right_elbow",
-            "left_wrist",
-            "right_wrist",
-            "left_hip",
-            "right_hip",
-            "left_knee",
-            "right_knee",
-            "left_ankle",
-            "right_ankle",
-        ];
-        for (name, &i) in coco.iter().zip(&COCO17_FROM_BLAZEPOSE) {
+        for (name, &i) in COCO17_NAMES.iter().zip(&COCO17_FROM_BLAZEPOSE) {
             assert_eq!(KEYPOINT_NAMES[i], *name);
         }
     }
