@@ -400,14 +400,10 @@ pub fn fallback_roi(bbox: &Rect) -> RotatedRect {
 /// are judged by their centre alone.
 pub fn nearest_detection<'a>(detections: &'a [Detection], bbox: &Rect) -> Option<&'a Detection> {
     let target = bbox.center();
-    detections.iter().filter(|d| d.face.is_none_or(|f| contains(bbox, f.center()))).min_by(|a, b| {
+    detections.iter().filter(|d| d.face.is_none_or(|f| bbox.contains(f.center()))).min_by(|a, b| {
         let (da, db) = (a.bbox.center().distance(target), b.bbox.center().distance(target));
         da.total_cmp(&db).then(b.score.total_cmp(&a.score))
     })
-}
-
-fn contains(r: &Rect, p: Point) -> bool {
-    p.x >= r.x && p.x <= r.x + r.w && p.y >= r.y && p.y <= r.y + r.h
 }
 
 /// PCK's distance tolerance for a person.

@@ -41,6 +41,11 @@ impl Rect {
         Point::new(self.x + self.w / 2.0, self.y + self.h / 2.0)
     }
 
+    /// Whether `p` lies inside the box or on its border.
+    pub fn contains(&self, p: Point) -> bool {
+        p.x >= self.x && p.x <= self.x + self.w && p.y >= self.y && p.y <= self.y + self.h
+    }
+
     pub fn area(&self) -> f32 {
         self.w.max(0.0) * self.h.max(0.0)
     }
@@ -159,6 +164,7 @@ mod tests {
         assert!(close(a.iou(&b), 50.0 / 150.0));
         assert!(close(a.iou(&a), 1.0));
         assert_eq!(a.iou(&Rect { x: 20.0, y: 20.0, w: 1.0, h: 1.0 }), 0.0);
+        assert!(a.contains(Point::new(10.0, 5.0)) && !a.contains(Point::new(10.1, 5.0)));
     }
 
     #[test]

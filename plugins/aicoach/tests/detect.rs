@@ -14,10 +14,6 @@ fn harness(props: &str) -> gst_check::Harness {
     h
 }
 
-fn contains(r: &aicoach_engines::Rect, p: (f32, f32)) -> bool {
-    p.0 > r.x && p.0 < r.x + r.w && p.1 > r.y && p.1 < r.y + r.h
-}
-
 #[test]
 fn finds_the_person_in_a_real_photo_with_both_models() {
     init();
@@ -30,7 +26,7 @@ fn finds_the_person_in_a_real_photo_with_both_models() {
         assert!(!people.is_empty(), "{model}: no person");
         let (rect, score) = people[0];
         assert!(score > 0.5, "{model}: score {score}");
-        assert!(contains(&rect, HIPS), "{model}: {rect:?} misses the hips");
+        assert!(rect.contains(aicoach_engines::Point::new(HIPS.0, HIPS.1)), "{model}: {rect:?} misses the hips");
         let roi = out.meta::<gst_video::VideoRegionOfInterestMeta>().unwrap();
         assert_eq!(roi.roi_type(), "person");
         assert_eq!(roi.param(meta::OD_PARAMS).unwrap().get::<&str>("obj_type").unwrap(), "person");
