@@ -101,7 +101,7 @@ pub struct AthleteInfo {
     pub tracking_id: u64,
     pub first_seen: Option<gst::ClockTime>,
     pub last_seen: Option<gst::ClockTime>,
-    pub lost: bool,
+    /// tracking, verifying or lost.
     pub state: &'static str,
 }
 
@@ -110,7 +110,7 @@ pub fn tracking_structure(a: &AthleteInfo) -> gst::Structure {
         .field("tracking_id", a.tracking_id)
         .field("tracking_first_seen", a.first_seen.map_or(u64::MAX, |t| t.nseconds()))
         .field("tracking_last_seen", a.last_seen.map_or(u64::MAX, |t| t.nseconds()))
-        .field("tracking_lost", a.lost)
+        .field("tracking_lost", a.state == "lost")
         .field("state", a.state)
         .build()
 }

@@ -258,11 +258,16 @@ impl BaseTransformImpl for AiCoachDetect {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self.settings.lock().unwrap().clone();
+        // Only the values that may change while playing, copied: frames the detector skips
+        // should cost next to nothing.
+        let (interval, threshold, max_detections, post_messages) = {
+            let s = self.settings.lock().unwrap();
+            (s.interval, s.threshold, s.max_detections, s.post_messages)
+        };
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         state.since_detection += 1;
-        let due = state.pending || (settings.interval > 0 && state.since_detection >= settings.interval as u64);
+        let due = state.pending || (interval > 0 && state.since_detection >= interval as u64);
         if !due {
             return Ok(gst::FlowSuccess::Ok);
         }
@@ -270,8 +275,8 @@ impl BaseTransformImpl for AiCoachDetect {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
             gst::FlowError::NotNegotiated
         })?;
-        state.detector.min_score = settings.threshold as f32;
-        state.detector.max_detections = settings.max_detections as usize;
+        state.detector.min_score = threshold as f32;
+        state.detector.max_detections = max_detections as usize;
         let detections = {
             frame::with_view(buf, &info, |view| state.detector.detect(view))
                 .map_err(|e| {
@@ -292,7 +297,7 @@ impl BaseTransformImpl for AiCoachDetect {
         for d in &detections {
             meta::add_person(buf, d, info.width(), info.height());
         }
-        if settings.post_messages {
+        if post_messages {
             let list: gst::List = detections
                 .iter()
                 .map(|d| meta::od_structure(meta::ROI_PERSON, &d.bbox, d.score).to_send_value())

@@ -50,20 +50,23 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn tracker_config(&self) -> Result<TrackerConfig, String> {
-        Ok(TrackerConfig {
-            select: self.select.parse::<SelectRule>()?,
+    /// `select` is parsed once in start() (it may only change in READY); the rest may change
+    /// while playing and is read on every frame.
+    fn tracker_config(&self, select: SelectRule) -> TrackerConfig {
+        TrackerConfig {
+            select,
             verify_psr: self.verify_threshold as f32,
             lost_after: self.lost_after,
             redetect_interval: self.redetect_interval,
             min_similarity: self.min_similarity as f32,
             verify_interval: self.verify_interval,
-        })
+        }
     }
 }
 
 struct State {
     tracker: AthleteTracker,
+    select: SelectRule,
     info: Option<gst_video::VideoInfo>,
     /// PTS when the current track id was first and last seen.
     first_seen: Option<gst::ClockTime>,
@@ -214,14 +217,15 @@ impl BaseTransformImpl for AiCoachTrack {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let config = self
-            .settings
-            .lock()
-            .unwrap()
-            .tracker_config()
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+        let (select, config) = {
+            let settings = self.settings.lock().unwrap();
+            let select: SelectRule =
+                settings.select.parse().map_err(|e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+            (select, settings.tracker_config(select))
+        };
         *self.state.lock().unwrap() = Some(State {
             tracker: AthleteTracker::new(config),
+            select,
             info: None,
             first_seen: None,
             last_seen: None,
@@ -262,16 +266,17 @@ impl BaseTransformImpl for AiCoachTrack {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self.settings.lock().unwrap().clone();
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         let info = state.info.clone().ok_or_else(|| {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
             gst::FlowError::NotNegotiated
         })?;
-        if let Ok(config) = settings.tracker_config() {
-            *state.tracker.config_mut() = config;
-        }
+        let post_messages = {
+            let settings = self.settings.lock().unwrap();
+            *state.tracker.config_mut() = settings.tracker_config(state.select);
+            settings.post_messages
+        };
         let persons = meta::detector_ran(buf).then(|| meta::persons(buf));
         let output = {
             frame::with_view(buf, &info, |view| state.tracker.update(view, persons.as_deref())).map_err(|e| {
@@ -294,7 +299,6 @@ impl BaseTransformImpl for AiCoachTrack {
             tracking_id: output.track_id,
             first_seen: state.first_seen,
             last_seen: state.last_seen,
-            lost: output.state == TrackState::Lost,
             state: output.state.name(),
         });
         drop(guard);
@@ -308,7 +312,7 @@ impl BaseTransformImpl for AiCoachTrack {
             // Nobody upstream may handle it (no detector): that is not an error.
             let _ = self.obj().sink_pad().push_event(meta::redetect_event(output.state.name()));
         }
-        if settings.post_messages {
+        if post_messages {
             let mut s = gst::Structure::builder("aicoachtrack")
                 .field("pts", pts)
                 .field("state", output.state.name())

@@ -241,7 +241,7 @@ impl AthleteTracker {
     }
 
     fn follow<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
-        let config = self.config.clone();
+        let config = &self.config;
         let track = self.track.as_mut().expect("tracking states have a track");
         let predicted = track.motion.predict(1);
         let side = track.window_side();
@@ -252,7 +252,7 @@ impl AthleteTracker {
 
         let expected = if sure { found } else { predicted };
         let matched =
-            detections.and_then(|d| track.best_match(frame, d, &config, &self.bystanders, expected, GATE, 0.0));
+            detections.and_then(|d| track.best_match(frame, d, config, &self.bystanders, expected, GATE, 0.0));
         if let Some(det) = matched {
             remember_bystanders(&mut self.bystanders, frame, detections.unwrap_or_default(), &det);
             // A detection with the athlete's colours where we expect them: confirmed. The
@@ -301,13 +301,13 @@ impl AthleteTracker {
     }
 
     fn recover<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
-        let config = self.config.clone();
+        let config = &self.config;
         let track = self.track.as_mut().expect("lost state keeps the last track");
         track.lost_frames += 1;
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
         let last_seen = track.bbox.center();
         let Some(det) = detections
-            .and_then(|d| track.best_match(frame, d, &config, &self.bystanders, last_seen, gate, RECOVERY_MARGIN))
+            .and_then(|d| track.best_match(frame, d, config, &self.bystanders, last_seen, gate, RECOVERY_MARGIN))
         else {
             return 0.0;
         };

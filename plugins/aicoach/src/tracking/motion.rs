@@ -32,11 +32,6 @@ impl MotionModel {
         self.position = Point::new(predicted.x + self.alpha * rx, predicted.y + self.alpha * ry);
         self.velocity = Point::new(self.velocity.x + self.beta * rx / n, self.velocity.y + self.beta * ry / n);
     }
-
-    /// Forget the speed (after a re-detection far from the prediction).
-    pub fn reset(&mut self, position: Point) {
-        *self = Self::new(position);
-    }
 }
 
 #[cfg(test)]
