@@ -15,6 +15,7 @@ pub mod landmarker;
 pub mod models;
 pub mod nanodet;
 pub mod onnx_graph;
+pub mod pose;
 pub mod preprocess;
 pub mod tensor;
 

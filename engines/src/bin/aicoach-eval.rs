@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: MPL-2.0
 //! `aicoach-eval`: PCK@0.2 of the BlazePose detector + landmark models on the ground-truth
-//! keypoint sets in the development data. The protocol lives in `aicoach_engines::eval`; this
-//! binary only reads the command line, loads the models and prints.
+//! keypoint sets in the development data, and with `--motion` the keypoint refinement on
+//! moving-camera clips made from them (PCK, error and jitter per refinement). The protocols
+//! live in `aicoach_engines::eval`; this binary only reads the command line, loads the models
+//! and prints.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aicoach_engines::eval::{self, DATASETS, Dataset, DatasetScore, Pipeline};
+use aicoach_engines::eval::{self, DATASETS, Dataset, DatasetScore, Pipeline, motion};
+use aicoach_engines::pose::one_euro::OneEuroParams;
+use aicoach_engines::pose::refiner::DEFAULT_ONE_EURO;
+use aicoach_engines::pose::{PoseEstimator, RefineMode, RefinerConfig};
 use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, PersonDetector, PoseLandmarker};
 
 const USAGE: &str = "usage: aicoach-eval [--data DIR] [--model lite|full|both] \
-[--engine auto|cpu|onnxruntime|tensorrt] [--threads N] [--json OUT]";
+[--engine auto|cpu|onnxruntime|tensorrt] [--threads N] [--motion [--one-euro MIN_CUTOFF,BETA,DERIVATIVE_CUTOFF]] [--json OUT]";
 
 /// Where the development data sits next to a checkout (the repository's `../shared`).
 const DEFAULT_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/mmpose");
@@ -20,6 +25,8 @@ struct Args {
     models: Vec<ModelId>,
     engine: EngineKind,
     threads: usize,
+    motion: bool,
+    filter: OneEuroParams,
     json: Option<PathBuf>,
 }
 
@@ -32,6 +39,18 @@ fn parse_models(value: &str) -> Result<Vec<ModelId>, String> {
     }
 }
 
+fn parse_filter(value: &str) -> Result<OneEuroParams, String> {
+    let v: Vec<f32> = value
+        .split(',')
+        .map(|x| x.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad --one-euro '{value}': {e}"))?;
+    match v[..] {
+        [min_cutoff, beta, derivative_cutoff] => Ok(OneEuroParams { min_cutoff, beta, derivative_cutoff }),
+        _ => Err(format!("--one-euro takes three numbers, got '{value}'")),
+    }
+}
+
 /// Accepts `--flag value` and `--flag=value`; `None` when help was asked for.
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut args = Args {
@@ -39,6 +58,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         models: parse_models("both")?,
         engine: EngineKind::Tract,
         threads: 1,
+        motion: false,
+        filter: DEFAULT_ONE_EURO,
         json: None,
     };
     while let Some(arg) = argv.next() {
@@ -49,6 +70,10 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         if flag == "-h" || flag == "--help" {
             return Ok(None);
         }
+        if flag == "--motion" {
+            args.motion = true;
+            continue;
+        }
         let value = inline.or_else(|| argv.next()).ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--data" => args.data = PathBuf::from(value),
@@ -58,6 +83,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 args.threads = value.parse().ok().filter(|&n| n > 0).ok_or(format!("bad --threads '{value}'"))?
             }
             "--json" => args.json = Some(PathBuf::from(value)),
+            "--one-euro" => args.filter = parse_filter(&value)?,
             _ => return Err(format!("unknown argument '{flag}'")),
         }
     }
@@ -164,8 +190,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// The refinements compared on the motion clips: the element's default window (9 frames),
+/// causal, and with a lookahead of 4 frames.
+fn motion_variants(filter: OneEuroParams) -> Vec<motion::Variant> {
+    let config = |mode, lookahead| RefinerConfig { filter, ..RefinerConfig::new(mode, 9, lookahead).expect("valid") };
+    vec![
+        motion::Variant { label: "none", config: config(RefineMode::None, 0) },
+        motion::Variant { label: "temporal", config: config(RefineMode::Temporal, 0) },
+        motion::Variant { label: "spatiotemporal", config: config(RefineMode::Spatiotemporal, 0) },
+        motion::Variant { label: "spatiotemporal lookahead=4", config: config(RefineMode::Spatiotemporal, 4) },
+    ]
+}
+
+fn evaluate_motion_and_print(args: &Args, datasets: &[Dataset]) -> Result<(), Box<dyn std::error::Error>> {
+    let options = EngineOptions { kind: args.engine, threads: args.threads, ..Default::default() };
+    let variants = motion_variants(args.filter);
+    let mut results = Vec::new();
+    for &id in &args.models {
+        let mut estimator = PoseEstimator::new(PoseLandmarker::load(ModelFile::bundled(id), &options)?);
+        let report = motion::evaluate_motion(datasets, &mut estimator, &variants)?;
+        println!("{}", motion::format_motion(id.spec().name, &report));
+        results.push(motion::motion_json(id.spec().name, &report));
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({ "data": args.data, "motion": results });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn evaluate_and_print(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let datasets = load_datasets(args)?;
+    if args.motion {
+        return evaluate_motion_and_print(args, &datasets);
+    }
     let mut pipeline = load_pipeline(args)?;
     let engine = pipeline.detector.engine().kind().to_string();
     let rows = run(&datasets, &mut pipeline)?;

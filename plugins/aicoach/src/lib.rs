@@ -8,6 +8,7 @@ use gst::glib;
 pub mod detect;
 pub mod frame;
 pub mod meta;
+pub mod pose;
 pub mod track;
 pub mod tracking;
 
@@ -15,6 +16,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register_custom_meta();
     detect::register(plugin)?;
     track::register(plugin)?;
+    pose::register(plugin)?;
     Ok(())
 }
 

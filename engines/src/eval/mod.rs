@@ -30,6 +30,8 @@ use crate::geometry::{Point, Rect, RotatedRect};
 use crate::image::PackedView;
 use crate::{PersonDetector, PoseLandmarker};
 
+pub mod motion;
+
 /// PCK's tolerance as a fraction of the person box's longer side.
 pub const PCK_ALPHA: f32 = 0.2;
 /// The detector's region around a ground-truth box, as a multiple of the box's longer side.

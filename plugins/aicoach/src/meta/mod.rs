@@ -7,12 +7,17 @@
 //!   object-detection fields (`x`, `y`, `w`, `h` as doubles, `loc_conf_lvl`, `obj_type`), and for
 //!   the athlete a second one, `aicoach/tracking` (`tracking_id`, `tracking_first_seen`,
 //!   `tracking_last_seen`, `tracking_lost`, `state`).
-//! - Keypoints and verdicts: a custom meta `AICoachMeta` carrying a `GstStructure`.
+//! - Keypoints and verdicts: a custom meta `AICoachMeta` carrying a `GstStructure` (keypoints:
+//!   see `pose.rs`).
 //! - Re-detection requests: a custom upstream event named `aicoach/redetect`.
 
 use std::sync::Once;
 
 use aicoach_engines::{Detection, Rect};
+
+mod pose;
+
+pub use pose::{POSE_FIELD, POSE_PARAMS, PoseReading, PoseSource, pose_structure, read_pose, set_pose};
 
 pub const ROI_PERSON: &str = "person";
 pub const ROI_ATHLETE: &str = "athlete";
