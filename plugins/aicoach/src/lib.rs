@@ -5,6 +5,7 @@
 
 use gst::glib;
 
+pub mod classify;
 pub mod detect;
 pub mod frame;
 pub mod meta;
@@ -17,6 +18,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     detect::register(plugin)?;
     track::register(plugin)?;
     pose::register(plugin)?;
+    classify::register(plugin)?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 //!   the athlete a second one, `aicoach/tracking` (`tracking_id`, `tracking_first_seen`,
 //!   `tracking_last_seen`, `tracking_lost`, `state`).
 //! - Keypoints and verdicts: a custom meta `AICoachMeta` carrying a `GstStructure` (keypoints:
-//!   see `pose.rs`).
+//!   see `pose.rs`; the classifier's verdict: `verdict.rs`).
 //! - Re-detection requests: a custom upstream event named `aicoach/redetect`.
 
 use std::sync::Once;
@@ -16,8 +16,10 @@ use std::sync::Once;
 use aicoach_engines::{Detection, Rect};
 
 mod pose;
+mod verdict;
 
 pub use pose::{POSE_FIELD, POSE_PARAMS, PoseReading, PoseSource, pose_structure, read_pose, set_pose};
+pub use verdict::{VERDICT_FIELD, VERDICT_PARAMS, Verdict, read_verdict, set_verdict, verdict_structure};
 
 pub const ROI_PERSON: &str = "person";
 pub const ROI_ATHLETE: &str = "athlete";
