@@ -7,6 +7,7 @@ use gst::glib;
 
 pub mod classify;
 pub mod detect;
+pub mod draw;
 pub mod frame;
 pub mod meta;
 pub mod pose;

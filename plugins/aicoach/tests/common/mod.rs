@@ -6,6 +6,7 @@
 
 use gst::prelude::*;
 
+pub const DATA: &str = "/usr/share/doc/opencv-doc/examples/data";
 pub const PHOTO: &str = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
 pub const VIDEO: &str = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 /// Where the player's hips are in the photo (onnxruntime reference, tests/fixtures).
@@ -25,8 +26,13 @@ pub fn init() {
 
 /// The photo decoded to `format` by a real decoder and converter, as one buffer with caps.
 pub fn photo_sample(format: &str) -> gst::Sample {
+    image_sample(PHOTO, format)
+}
+
+/// Any image file decoded to `format`, as one buffer with caps.
+pub fn image_sample(path: &str, format: &str) -> gst::Sample {
     let pipeline = gst::parse::launch(&format!(
-        "filesrc location={PHOTO} ! jpegdec ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
+        "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
