@@ -10,6 +10,7 @@ pub mod detect;
 pub mod draw;
 pub mod frame;
 pub mod meta;
+pub mod overlay;
 pub mod pose;
 pub mod track;
 pub mod tracking;
@@ -20,6 +21,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     track::register(plugin)?;
     pose::register(plugin)?;
     classify::register(plugin)?;
+    overlay::register(plugin)?;
     Ok(())
 }
 

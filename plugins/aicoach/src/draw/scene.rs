@@ -111,7 +111,10 @@ pub fn render(canvas: &mut Canvas, scene: &Scene, layers: Layers, text_scale: f3
         shapes::rect_outline(canvas, &a.rect, stroke, colour);
         let tag = format!("#{} {}", a.tracking_id, a.state);
         let (_, h) = text::measure(&tag, size * 0.8);
-        text::draw(canvas, a.rect.x, (a.rect.y - h - stroke).max(0.0), &tag, size * 0.8, colour);
+        // Above the box, or inside its top edge when the box touches the frame's top.
+        let above = a.rect.y - h - stroke;
+        let y = if above >= 0.0 { above } else { a.rect.y.max(0.0) + stroke };
+        text::draw(canvas, a.rect.x.max(0.0) + stroke, y, &tag, size * 0.8, colour);
     }
 
     if layers.skeleton && scene.joints.is_some() {
