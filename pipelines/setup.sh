@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# Sets up a Debian 12 machine for AI Coach and builds it; with --test, runs the test suite.
+# Sets up a Debian 12 machine for AI Coach and builds it, then analyses a video; with --test,
+# runs the test suite instead.
 #
-#   pipelines/setup.sh          install what is missing, build the workspace (release)
+#   pipelines/setup.sh [VIDEO]  install what is missing, build the workspace (release), analyse
+#                               VIDEO (default: the pedestrian video of Debian's opencv-doc)
+#                               into out/NAME.annotated.mp4 and out/NAME.jsonl
 #   pipelines/setup.sh --test   the same set-up, then the whole test suite (what CI runs)
 #
 # Installs: Debian packages (GStreamer 1.22 development files and plugins, Debian's opencv-doc
@@ -12,7 +15,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-MODE=${1:-build}
+MODE=${1:-}
 
 APT_PACKAGES=(pkg-config python3 python3-pip unzip
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
@@ -37,10 +40,6 @@ echo "== ONNX Runtime library"
 bash engines/scripts/install-onnxruntime.sh
 
 case "$MODE" in
-  build|"")
-    echo "== building (release)"
-    cargo build --release --workspace
-    ;;
   --test)
     echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
     cargo check -p aicoach-engines --features tensorrt
@@ -55,6 +54,13 @@ case "$MODE" in
     rm -f "$log"
     exit "$status"
     ;;
+  -*) echo "usage: $0 [VIDEO | --test]" >&2; exit 2 ;;
   *)
-    echo "usage: $0 [--test]" >&2; exit 2 ;;
+    VIDEO=${MODE:-/usr/share/doc/opencv-doc/examples/data/vtest.avi}
+    [ -f "$VIDEO" ] || { echo "no such video: $VIDEO" >&2; exit 2; }
+    echo "== building (release)"
+    cargo build --release --workspace
+    echo "== analysing $VIDEO"
+    exec bash pipelines/analyse.sh "$VIDEO" out
+    ;;
 esac

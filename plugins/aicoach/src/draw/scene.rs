@@ -117,6 +117,10 @@ pub fn render(canvas: &mut Canvas, scene: &Scene, layers: Layers, text_scale: f3
         text::draw(canvas, a.rect.x.max(0.0) + stroke, y, &tag, size * 0.8, colour);
     }
 
+    // A distant athlete gets a finer skeleton, so the dots do not hide the body.
+    let body =
+        scene.joints.and_then(|j| Rect::bounding(j.iter().flatten().map(|j| j.point()))).map_or(0.0, |b| b.w.max(b.h));
+    let limb = if body > 0.0 { stroke.min((body / 50.0).max(1.5)) } else { stroke };
     if layers.skeleton && scene.joints.is_some() {
         let is_bad = |i: usize| bad.contains(&KEYPOINT_NAMES[i]);
         let neck = match (point("left_shoulder"), point("right_shoulder")) {
@@ -124,17 +128,17 @@ pub fn render(canvas: &mut Canvas, scene: &Scene, layers: Layers, text_scale: f3
             _ => None,
         };
         if let (Some(n), Some(nose)) = (neck, point("nose")) {
-            shapes::line(canvas, n, nose, stroke, GOOD);
+            shapes::line(canvas, n, nose, limb, GOOD);
         }
         for &(a, b) in &BONES {
             if let (Some(p), Some(q)) = (point(KEYPOINT_NAMES[a]), point(KEYPOINT_NAMES[b])) {
                 let colour = if is_bad(a) && is_bad(b) { BAD } else { GOOD };
-                shapes::line(canvas, p, q, stroke, colour);
+                shapes::line(canvas, p, q, limb, colour);
             }
         }
         for (i, name) in KEYPOINT_NAMES.iter().enumerate() {
             if let Some(p) = point(name) {
-                shapes::disc(canvas, p, stroke * 1.1, if is_bad(i) { BAD } else { WHITE });
+                shapes::disc(canvas, p, limb * 0.9, if is_bad(i) { BAD } else { WHITE });
             }
         }
     }
@@ -142,9 +146,21 @@ pub fn render(canvas: &mut Canvas, scene: &Scene, layers: Layers, text_scale: f3
     if layers.angles
         && let Some(v) = scene.verdict
     {
+        // Readouts of a small athlete crowd together: each moves down below the ones it
+        // would cover.
+        let mut placed: Vec<Rect> = Vec::new();
         for (name, degrees) in &v.angles {
             if let Some(p) = angle_anchor(name, &point) {
-                label(canvas, p.x + 3.0 * unit, p.y - 3.0 * unit, &format!("{degrees:.0}°"), size * 0.85, WHITE);
+                let s = format!("{degrees:.0}°");
+                let (w, h) = text::measure(&s, size * 0.85);
+                // Beside the body rather than on it.
+                let mut r =
+                    Rect { x: p.x + (3.0 * unit).max(0.25 * body), y: p.y - 3.0 * unit, w: w * 1.4, h: h * 1.4 };
+                while let Some(other) = placed.iter().find(|o| o.iou(&r) > 0.0) {
+                    r.y = other.y + other.h + 1.0;
+                }
+                label(canvas, r.x, r.y, &s, size * 0.85, WHITE);
+                placed.push(r);
             }
         }
     }

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The scripts users run (`pipelines/`), run for real on the opencv-doc video with this
+//! build's plugin: the file analysis gives an annotated MP4 with every frame and a report, and
+//! the session recorder stopped with Ctrl-C leaves playable recordings and a finished report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use gst::prelude::*;
+
+mod common;
+use common::{VIDEO, init};
+
+/// The folder holding the plugin this test was built with (target/<profile>).
+fn plugin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    assert!(dir.join("libgstaicoach.so").is_file(), "no libgstaicoach.so in {}", dir.display());
+    dir
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(name)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aicoach-pipelines-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Frames decoded back from a video file (an unplayable file fails the test).
+fn decoded_frames(path: &Path) -> usize {
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! appsink name=sink sync=false",
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut n = 0;
+    while sink.pull_sample().is_ok() {
+        n += 1;
+    }
+    let error = pipeline.bus().unwrap().pop_filtered(&[gst::MessageType::Error]);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(error.is_none(), "{}: {error:?}", path.display());
+    n
+}
+
+fn report_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect()
+}
+
+#[test]
+fn analysing_a_file_gives_an_annotated_mp4_with_every_frame_and_a_report() {
+    init();
+    // The first 120 frames of the video, as a file of its own, through the real script.
+    let dir = temp_dir("analyse");
+    let clip = dir.join("walk.mp4");
+    let status = Command::new("gst-launch-1.0")
+        .args(["-q", "filesrc", &format!("location={VIDEO}"), "!", "decodebin", "!", "videoconvert", "!"])
+        .args(["identity", "eos-after=120", "!", "x264enc", "!", "mp4mux", "!", "filesink"])
+        .arg(format!("location={}", clip.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let input_frames = decoded_frames(&clip);
+    assert!(input_frames >= 110, "{input_frames} frames in the clip");
+    let out = Command::new("bash")
+        .arg(script("analyse.sh"))
+        .arg(&clip)
+        .arg(&dir)
+        .env("AICOACH_PLUGIN_DIR", plugin_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(decoded_frames(&dir.join("walk.annotated.mp4")), input_frames);
+    let lines = report_lines(&dir.join("walk.jsonl"));
+    assert_eq!(lines.iter().filter(|l| l["type"] == "frame").count(), input_frames);
+    assert_eq!(lines.last().unwrap()["end_of_stream"], true);
+}
+
+#[test]
+fn the_recorder_stopped_with_ctrl_c_leaves_playable_files_and_a_finished_report() {
+    init();
+    let dir = temp_dir("record");
+    // The video stands in for the camera, played in real time like one.
+    let mut child = Command::new("bash")
+        .arg(script("record.sh"))
+        .arg(&dir)
+        .env("AICOACH_PLUGIN_DIR", plugin_dir())
+        .env("SOURCE", format!("filesrc location={VIDEO} ! decodebin ! clocksync"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    // Ctrl-C: SIGINT to gst-launch-1.0 (the script execs it).
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(waited < 60, "the recorder did not stop after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(500));
+        waited += 1;
+    };
+    assert!(status.success(), "recorder exited with {status}");
+    let file = |suffix: &str| {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no *{suffix}"))
+    };
+    let camera = decoded_frames(&file(".camera.mp4"));
+    let annotated = decoded_frames(&file(".annotated.mp4"));
+    // About 6 s at 10 fps, stopped well before the video's 795 frames.
+    assert!(camera > 20 && camera < 795, "{camera} camera frames");
+    assert!(annotated > 10 && annotated <= camera, "{annotated} annotated frames of {camera}");
+    let lines = report_lines(&file(".jsonl"));
+    let summary = lines.last().unwrap();
+    assert_eq!((summary["type"].as_str(), summary["end_of_stream"].as_bool()), (Some("summary"), Some(true)));
+}
