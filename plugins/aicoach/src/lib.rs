@@ -9,6 +9,7 @@ pub mod classify;
 pub mod detect;
 pub mod draw;
 pub mod frame;
+pub mod inference;
 pub mod meta;
 pub mod overlay;
 pub mod pose;

@@ -3,12 +3,13 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, PersonDetector};
+use aicoach_engines::{ModelFile, ModelId, PersonDetector};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -16,11 +17,9 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_MODEL: &str = "blazepose-detector";
-const DEFAULT_ENGINE: &str = "auto";
 const DEFAULT_THRESHOLD: f64 = 0.5;
 const DEFAULT_INTERVAL: u32 = 0;
 const DEFAULT_MAX_DETECTIONS: u32 = 5;
-const DEFAULT_THREADS: u32 = 1;
 const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
@@ -99,12 +98,7 @@ impl ObjectImpl for AiCoachDetect {
                     .default_value(Some(DEFAULT_MODEL))
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecString::builder("engine")
-                    .nick("Engine")
-                    .blurb("Inference backend: auto, cpu, onnxruntime, tensorrt")
-                    .default_value(Some(DEFAULT_ENGINE))
-                    .mutable_ready()
-                    .build(),
+                inference::engine_param(),
                 glib::ParamSpecDouble::builder("threshold")
                     .nick("Threshold")
                     .blurb("Minimum detection score")
@@ -127,14 +121,7 @@ impl ObjectImpl for AiCoachDetect {
                     .default_value(DEFAULT_MAX_DETECTIONS)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("Threads for one inference")
-                    .minimum(1)
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
+                inference::threads_param(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message with the detections of each frame the detector runs on")
@@ -206,10 +193,8 @@ impl BaseTransformImpl for AiCoachDetect {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let kind: EngineKind =
-            settings.engine.parse().map_err(|e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+        let options = inference::engine_options(&settings.engine, settings.threads)?;
         let file = settings.model_file().map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
-        let options = EngineOptions::new(kind, settings.threads as usize);
         let detector = PersonDetector::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the detector: {e}")))?;
         gst::info!(CAT, imp = self, "detector {} on {}", settings.model, detector.engine().kind());

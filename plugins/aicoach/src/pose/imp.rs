@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{LazyLock, Mutex};
 
 use aicoach_engines::pose::{PoseEstimator, PoseFrame, RefineMode, Refiner, RefinerConfig};
-use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, PoseLandmarker, Rect};
+use aicoach_engines::{ModelFile, ModelId, PoseLandmarker, Rect};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -14,6 +14,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
+use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -21,12 +22,10 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_MODEL: &str = "lite";
-const DEFAULT_ENGINE: &str = "auto";
 const DEFAULT_WINDOW: u32 = 9;
 const DEFAULT_LOOKAHEAD: u32 = 0;
 const DEFAULT_REFINE: &str = "spatiotemporal";
 const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
-const DEFAULT_THREADS: u32 = 1;
 const DEFAULT_POST_MESSAGES: bool = false;
 /// The frame rate assumed for the latency of a lookahead when the caps give none.
 const FALLBACK_FPS: u64 = 30;
@@ -134,12 +133,7 @@ impl ObjectImpl for AiCoachPose {
                     .default_value(Some(DEFAULT_MODEL))
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecString::builder("engine")
-                    .nick("Engine")
-                    .blurb("Inference backend: auto, cpu, onnxruntime, tensorrt")
-                    .default_value(Some(DEFAULT_ENGINE))
-                    .mutable_ready()
-                    .build(),
+                inference::engine_param(),
                 glib::ParamSpecUInt::builder("window")
                     .nick("Window")
                     .blurb("T: frames the refinement relates (bone lengths; lookahead included)")
@@ -169,14 +163,7 @@ impl ObjectImpl for AiCoachPose {
                     .default_value(DEFAULT_MIN_CONFIDENCE)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("Threads for one inference")
-                    .minimum(1)
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
+                inference::threads_param(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message with the keypoints of every frame")
@@ -323,10 +310,9 @@ impl BaseTransformImpl for AiCoachPose {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
         let bad = |e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}"));
-        let kind: EngineKind = settings.engine.parse().map_err(bad)?;
+        let options = inference::engine_options(&settings.engine, settings.threads)?;
         let refiner_config = settings.refiner_config().map_err(bad)?;
         let file = settings.model_file().map_err(bad)?;
-        let options = EngineOptions::new(kind, settings.threads as usize);
         let landmarker = PoseLandmarker::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the pose model: {e}")))?;
         gst::info!(CAT, imp = self, "pose model {} on {}", settings.model, landmarker.engine().kind());
