@@ -44,6 +44,9 @@ case "$MODE" in
     echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
     cargo check -p aicoach-engines --features tensorrt
     echo "== tests"
+    # The pipeline tests run the scripts with gst-launch-1.0, which loads the plugin's shared
+    # library; cargo test builds only what the tests link, so build the library first.
+    cargo build -p gst-plugin-aicoach
     log=$(mktemp)
     set +e
     cargo test --workspace 2>&1 | tee "$log"

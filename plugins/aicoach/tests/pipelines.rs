@@ -16,7 +16,12 @@ use common::{VIDEO, init};
 fn plugin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    assert!(dir.join("libgstaicoach.so").is_file(), "no libgstaicoach.so in {}", dir.display());
+    assert!(
+        dir.join("libgstaicoach.so").is_file(),
+        "no libgstaicoach.so in {}: `cargo test` does not build the plugin's shared library; \
+         run `cargo build -p gst-plugin-aicoach` first (pipelines/setup.sh --test does)",
+        dir.display()
+    );
     dir
 }
 
