@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/../pipelines/env.sh"
 VIDEO=${1:?usage: $0 VIDEO [ENGINE...]}; shift
 ENGINES=("${@:-cpu}"); [ $# -gt 0 ] || ENGINES=(cpu onnxruntime)
-frames=$(gst-launch-1.0 -q filesrc location="$VIDEO" ! decodebin ! videoconvert ! identity name=n silent=false ! fakesink -v 2>/dev/null | grep -c "chain")
+frames=$(gst-launch-1.0 -v filesrc location="$VIDEO" ! decodebin ! videoconvert ! fakesink silent=false 2>/dev/null | grep -c "chain" || true)
 echo "$VIDEO: $frames frames"
 for engine in "${ENGINES[@]}"; do
   start=$(date +%s.%N)
