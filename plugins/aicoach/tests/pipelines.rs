@@ -149,3 +149,28 @@ fn the_recorder_stopped_with_ctrl_c_leaves_playable_files_and_a_finished_report(
     let summary = lines.last().unwrap();
     assert_eq!((summary["type"].as_str(), summary["end_of_stream"].as_bool()), (Some("summary"), Some(true)));
 }
+
+#[test]
+fn the_broadcaster_graph_runs_to_the_end_of_the_programme() {
+    init();
+    let dir = temp_dir("broadcast");
+    // A 60-frame programme; the screen replaced by a sink that runs as fast as it can.
+    let clip = dir.join("programme.mp4");
+    let status = Command::new("gst-launch-1.0")
+        .args(["-q", "filesrc", &format!("location={VIDEO}"), "!", "decodebin", "!", "videoconvert", "!"])
+        .args(["identity", "eos-after=60", "!", "x264enc", "tune=zerolatency", "!", "h264parse", "!", "mp4mux", "!"])
+        .args(["filesink", &format!("location={}", clip.display())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new("bash")
+        .arg(script("broadcast.sh"))
+        .arg(&clip)
+        .env("AICOACH_PLUGIN_DIR", plugin_dir())
+        .env("SINK", "fakesink sync=false")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Got EOS"), "{log}");
+}
