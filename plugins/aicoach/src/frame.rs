@@ -45,7 +45,8 @@ pub fn with_view<R>(
     Ok(f(&view(&frame)?))
 }
 
-fn packed_format(f: gst_video::VideoFormat) -> Option<PackedFormat> {
+/// The packed RGB layout of a format, `None` for YUV ones.
+pub fn packed_format(f: gst_video::VideoFormat) -> Option<PackedFormat> {
     use gst_video::VideoFormat as V;
     Some(match f {
         V::Rgba => PackedFormat::Rgba,

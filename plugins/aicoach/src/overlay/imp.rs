@@ -141,19 +141,14 @@ impl ElementImpl for AiCoachOverlay {
     }
 }
 
-/// How the canvas addresses a format's pixels.
+/// How the canvas addresses a format's pixels: the packed layouts are the models' own.
 fn pixel_layout(format: gst_video::VideoFormat) -> Option<PixelLayout> {
-    use gst_video::VideoFormat as V;
-    let packed = |bytes, rgb| Some(PixelLayout::Packed { bytes, rgb });
+    if let Some(packed) = frame::packed_format(format) {
+        return Some(PixelLayout::Packed { bytes: packed.bytes_per_pixel(), rgb: packed.rgb_offsets() });
+    }
     match format {
-        V::Rgba | V::Rgbx => packed(4, [0, 1, 2]),
-        V::Bgra | V::Bgrx => packed(4, [2, 1, 0]),
-        V::Argb | V::Xrgb => packed(4, [1, 2, 3]),
-        V::Abgr | V::Xbgr => packed(4, [3, 2, 1]),
-        V::Rgb => packed(3, [0, 1, 2]),
-        V::Bgr => packed(3, [2, 1, 0]),
-        V::I420 => Some(PixelLayout::I420),
-        V::Nv12 => Some(PixelLayout::Nv12),
+        gst_video::VideoFormat::I420 => Some(PixelLayout::I420),
+        gst_video::VideoFormat::Nv12 => Some(PixelLayout::Nv12),
         _ => None,
     }
 }
