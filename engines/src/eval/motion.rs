@@ -15,7 +15,8 @@ use super::{
 use crate::geometry::{Point, Rect};
 use crate::image::{PackedView, sample_bilinear};
 use crate::pose::jitter::{Jitter, jitter};
-use crate::pose::{Joint, PoseEstimator, PoseFrame, Refiner, RefinerConfig, SEEN_CONFIDENCE};
+use crate::pose::refiner::refine_sequence;
+use crate::pose::{Joint, PoseEstimator, PoseFrame, RefinerConfig, SEEN_CONFIDENCE};
 
 /// Frames per clip: one full camera cycle.
 pub const CLIP_FRAMES: usize = 30;
@@ -151,13 +152,6 @@ fn ground_truth_frames(clip: &[GtPerson]) -> Vec<Option<PoseFrame>> {
         .collect()
 }
 
-fn refine(config: RefinerConfig, raw: &[Option<PoseFrame>]) -> Vec<Option<PoseFrame>> {
-    let mut refiner = Refiner::new(config);
-    let mut out: Vec<_> = raw.iter().filter_map(|f| refiner.push(f.clone())).collect();
-    out.extend(refiner.drain());
-    out
-}
-
 fn score_clip(score: &mut MotionScore, clip: &[GtPerson], poses: &[Option<PoseFrame>], raw: &[Option<PoseFrame>]) {
     let mut swapped = Tally::default();
     for (person, pose) in clip.iter().zip(poses) {
@@ -206,7 +200,7 @@ pub fn evaluate_motion(
                 raw.push(estimate.map(|e| e.pose));
             }
             for (variant, (_, score)) in variants.iter().zip(&mut report.variants) {
-                score_clip(score, &clip, &refine(variant.config, &raw), &raw);
+                score_clip(score, &clip, &refine_sequence(variant.config, raw.iter().cloned()), &raw);
             }
             let truth = ground_truth_frames(&clip);
             report.ground_truth_jitter.add_jitter(jitter(&truth, &truth, &scored_points(), SEEN_CONFIDENCE));

@@ -213,6 +213,18 @@ impl Refiner {
     }
 }
 
+/// Refines a whole recorded sequence offline: one output per input, in order, the last ones
+/// with what future there is. The same as an element's output for the same raw poses.
+pub fn refine_sequence(
+    config: RefinerConfig,
+    frames: impl IntoIterator<Item = Option<PoseFrame>>,
+) -> Vec<Option<PoseFrame>> {
+    let mut refiner = Refiner::new(config);
+    let mut out: Vec<_> = frames.into_iter().filter_map(|f| refiner.push(f)).collect();
+    out.extend(refiner.drain());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,13 +235,6 @@ mod tests {
         let mut joints: Vec<Joint> = (0..33).map(|i| Joint { x: x + i as f32, y: 0.0, confidence }).collect();
         joints[32].y = 100.0;
         PoseFrame { time, score: 1.0, joints }
-    }
-
-    fn run(config: RefinerConfig, frames: impl IntoIterator<Item = Option<PoseFrame>>) -> Vec<Option<PoseFrame>> {
-        let mut refiner = Refiner::new(config);
-        let mut out: Vec<_> = frames.into_iter().filter_map(|f| refiner.push(f)).collect();
-        out.extend(refiner.drain());
-        out
     }
 
     #[test]
@@ -245,7 +250,7 @@ mod tests {
         for lookahead in [0, 1, 4] {
             let config = RefinerConfig::new(RefineMode::Spatiotemporal, 8, lookahead).unwrap();
             let frames: Vec<_> = (0..20).map(|i| (i % 7 != 3).then(|| pose(i as f64 / 30.0, i as f32, 0.9))).collect();
-            let out = run(config, frames.clone());
+            let out = refine_sequence(config, frames.clone());
             assert_eq!(out.len(), frames.len());
             for (a, b) in out.iter().zip(&frames) {
                 assert_eq!(a.as_ref().map(|p| p.time), b.as_ref().map(|p| p.time));
@@ -256,7 +261,7 @@ mod tests {
     #[test]
     fn none_passes_poses_through_unchanged() {
         let frames: Vec<_> = (0..10).map(|i| Some(pose(i as f64 / 30.0, (i * i) as f32, 0.3))).collect();
-        assert_eq!(run(RefinerConfig::new(RefineMode::None, 5, 2).unwrap(), frames.clone()), frames);
+        assert_eq!(refine_sequence(RefinerConfig::new(RefineMode::None, 5, 2).unwrap(), frames.clone()), frames);
     }
 
     /// Jitter of joint 0's x: mean absolute second difference.
@@ -280,7 +285,7 @@ mod tests {
             .collect();
         let raw = jitter(&frames);
         for lookahead in [0, 3] {
-            let out = run(RefinerConfig::new(RefineMode::Temporal, 8, lookahead).unwrap(), frames.clone());
+            let out = refine_sequence(RefinerConfig::new(RefineMode::Temporal, 8, lookahead).unwrap(), frames.clone());
             assert!(jitter(&out[10..]) < raw / 4.0, "lookahead {lookahead}: {} vs {raw}", jitter(&out[10..]));
         }
     }
@@ -290,8 +295,8 @@ mod tests {
         // Three body sizes per second to the right, 10 px per frame.
         let frames: Vec<_> = (0..40).map(|i| Some(pose(i as f64 / 30.0, 10.0 * i as f32, 0.9))).collect();
         let lag = |out: &[Option<PoseFrame>]| 10.0 * 30.0 - out[30].as_ref().unwrap().joints[0].x;
-        let causal = lag(&run(RefinerConfig::new(RefineMode::Temporal, 8, 0).unwrap(), frames.clone()));
-        let ahead = lag(&run(RefinerConfig::new(RefineMode::Temporal, 8, 4).unwrap(), frames.clone()));
+        let causal = lag(&refine_sequence(RefinerConfig::new(RefineMode::Temporal, 8, 0).unwrap(), frames.clone()));
+        let ahead = lag(&refine_sequence(RefinerConfig::new(RefineMode::Temporal, 8, 4).unwrap(), frames.clone()));
         assert!(causal < 10.0, "causal lag under one frame's motion: {causal} px");
         assert!(ahead.abs() < causal / 2.0, "lookahead {ahead} px vs causal {causal} px");
     }
@@ -301,7 +306,7 @@ mod tests {
         let mut frames: Vec<_> = (0..10).map(|i| Some(pose(i as f64 / 30.0, 0.0, 0.9))).collect();
         frames.push(None);
         frames.push(Some(pose(11.0 / 30.0, 500.0, 0.9)));
-        let out = run(RefinerConfig::new(RefineMode::Temporal, 8, 0).unwrap(), frames);
+        let out = refine_sequence(RefinerConfig::new(RefineMode::Temporal, 8, 0).unwrap(), frames);
         assert_eq!(out[11].as_ref().unwrap().joints[0].x, 500.0, "not dragged from before the gap");
     }
 }

@@ -11,13 +11,7 @@ use gstaicoach::meta;
 use serde_json::Value;
 
 mod common;
-use common::{VIDEO, first_error, init};
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("aicoach-classify-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{VIDEO, first_error, init, temp_dir};
 
 /// A side-on skier: trunk upright, knees bent by `knee` degrees, skis level.
 fn skier(knee: f32) -> PoseFrame {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use gst::prelude::*;
 
 mod common;
-use common::{VIDEO, init};
+use common::{VIDEO, init, temp_dir};
 
 /// The folder holding the plugin this test was built with (target/<profile>).
 fn plugin_dir() -> PathBuf {
@@ -27,13 +27,6 @@ fn plugin_dir() -> PathBuf {
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(name)
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aicoach-pipelines-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Frames decoded back from a video file (an unplayable file fails the test).

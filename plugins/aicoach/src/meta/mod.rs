@@ -69,8 +69,16 @@ pub fn mark_detector_ran(buffer: &mut gst::BufferRef) {
 }
 
 pub fn detector_ran(buffer: &gst::BufferRef) -> bool {
-    gst::meta::CustomMeta::from_buffer(buffer, CUSTOM_META)
-        .is_ok_and(|m| m.structure().get::<bool>(DETECTOR_RAN).unwrap_or(false))
+    custom_field::<bool>(buffer, DETECTOR_RAN).unwrap_or(false)
+}
+
+/// A field of the buffer's `AICoachMeta` structure, if the buffer has the meta and the field.
+pub fn custom_field<T: for<'a> gst::glib::value::FromValue<'a> + 'static>(
+    buffer: &gst::BufferRef,
+    field: &str,
+) -> Option<T> {
+    let meta = gst::meta::CustomMeta::from_buffer(buffer, CUSTOM_META).ok()?;
+    meta.structure().get::<T>(field).ok()
 }
 
 /// The box in whole pixels, clipped to the frame (the ROI meta stores unsigned integers).

@@ -73,8 +73,7 @@ fn joint_from(value: &gst::Array) -> Option<Joint> {
 
 /// The pose an upstream `aicoachpose` attached to this buffer, if any.
 pub fn read_pose(buffer: &gst::BufferRef) -> Option<PoseReading> {
-    let meta = gst::meta::CustomMeta::from_buffer(buffer, super::CUSTOM_META).ok()?;
-    let s = meta.structure().get::<gst::Structure>(POSE_FIELD).ok()?;
+    let s = super::custom_field::<gst::Structure>(buffer, POSE_FIELD)?;
     Some(PoseReading {
         tracking_id: s.get::<u64>("tracking_id").unwrap_or(0),
         score: s.get::<f64>("score").unwrap_or(0.0) as f32,

@@ -62,8 +62,7 @@ fn read_strings(s: &gst::StructureRef, field: &str) -> Vec<String> {
 }
 
 pub fn read_verdict(buffer: &gst::BufferRef) -> Option<Verdict> {
-    let meta = gst::meta::CustomMeta::from_buffer(buffer, super::CUSTOM_META).ok()?;
-    let s = meta.structure().get::<gst::Structure>(VERDICT_FIELD).ok()?;
+    let s = super::custom_field::<gst::Structure>(buffer, VERDICT_FIELD)?;
     let angles = s
         .get::<gst::Structure>("angles")
         .map(|a| a.iter().filter_map(|(n, v)| Some((n.to_string(), v.get::<f64>().ok()?))).collect())
