@@ -159,29 +159,36 @@ fn window_and_model_change_in_ready_and_bad_values_are_rejected_clearly() {
 }
 
 /// The poses of the first `frames` frames of the opencv-doc video, with the detector and
-/// tracker in front, refined as `refine` says; every keypoint kept.
-fn video_poses(refine: &str, frames: u32) -> Vec<Option<PoseFrame>> {
+/// tracker in front, unrefined and refined (spatiotemporal); every keypoint kept. One detector
+/// and tracker feed both pose elements through a tee, so the two differ only by refinement.
+fn video_poses(frames: u32) -> (Vec<Option<PoseFrame>>, Vec<Option<PoseFrame>>) {
     let pipeline = gst::parse::launch(&format!(
         "filesrc location={VIDEO} ! decodebin ! videoconvert ! identity eos-after={frames} ! \
-         aicoachdetect model=nanodet ! aicoachtrack ! aicoachpose refine={refine} min-confidence=0 ! \
-         appsink name=sink sync=false"
+         aicoachdetect model=nanodet ! aicoachtrack ! tee name=t \
+         t. ! queue ! aicoachpose refine=none min-confidence=0 ! appsink name=raw sync=false \
+         t. ! queue ! aicoachpose refine=spatiotemporal min-confidence=0 ! appsink name=refined sync=false"
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
-    let mut poses = Vec::new();
-    while let Ok(sample) = sink.pull_sample() {
-        let buffer = sample.buffer().unwrap();
-        let time = buffer.pts().unwrap().nseconds() as f64 / 1e9;
-        poses.push(meta::read_pose(buffer).map(|p| {
-            assert!(p.joints.iter().all(Option::is_some), "min-confidence=0 keeps every joint");
-            p.into_frame(time)
-        }));
-    }
+    let collect = |name: &str| {
+        let sink = pipeline.by_name(name).unwrap().downcast::<gst_app::AppSink>().unwrap();
+        let mut poses = Vec::new();
+        while let Ok(sample) = sink.pull_sample() {
+            let buffer = sample.buffer().unwrap();
+            let time = buffer.pts().unwrap().nseconds() as f64 / 1e9;
+            poses.push(meta::read_pose(buffer).map(|p| {
+                assert!(p.joints.iter().all(Option::is_some), "min-confidence=0 keeps every joint");
+                p.into_frame(time)
+            }));
+        }
+        poses
+    };
+    // appsink queues without bound, so one branch can wait while the other is read.
+    let (raw, refined) = (collect("raw"), collect("refined"));
     pipeline.set_state(gst::State::Null).unwrap();
-    poses
+    (raw, refined)
 }
 
 #[test]
@@ -189,8 +196,7 @@ fn a_real_video_gets_poses_and_refinement_reduces_their_jitter() {
     init();
     // The first 60 frames: the tracker holds the man walking in the middle all along (later
     // he is lost among the others, issue #3).
-    let raw = video_poses("none", 60);
-    let refined = video_poses("spatiotemporal", 60);
+    let (raw, refined) = video_poses(60);
     assert_eq!(raw.len(), 60);
     assert_eq!(refined.len(), 60);
     let with_pose = raw.iter().filter(|p| p.is_some()).count();
