@@ -115,7 +115,8 @@ fn a_real_video_gets_a_report_that_parses_back_and_suggestions_from_a_library() 
     let lines = analyse(60, "profile=freestyle-aerials");
     assert_eq!(lines[0]["type"], "header");
     let frames: Vec<&Value> = lines.iter().filter(|l| l["type"] == "frame").collect();
-    assert_eq!(frames.len(), 60);
+    // `identity eos-after=60` lets 59 or 60 frames through, depending on timing.
+    assert!((59..=60).contains(&frames.len()), "{} frames", frames.len());
     let with_pose = frames.iter().filter(|f| f["keypoints"].is_object()).count();
     assert!(with_pose >= 50, "{with_pose} frames with keypoints");
     let first = frames.iter().find(|f| f["keypoints"].is_object()).unwrap();
@@ -124,7 +125,7 @@ fn a_real_video_gets_a_report_that_parses_back_and_suggestions_from_a_library() 
     assert!(lines.iter().any(|l| l["type"] == "attempt"));
     let summary = lines.last().unwrap();
     assert_eq!((summary["type"].as_str(), summary["end_of_stream"].as_bool()), (Some("summary"), Some(true)));
-    assert_eq!(summary["frames"], 60);
+    assert_eq!(summary["frames"], frames.len());
 
     // That report as an exemplar library: every bad segment of a second run gets a clip.
     let dir = temp_dir("library");

@@ -197,10 +197,11 @@ fn a_real_video_gets_poses_and_refinement_reduces_their_jitter() {
     // The first 60 frames: the tracker holds the man walking in the middle all along (later
     // he is lost among the others, issue #3).
     let (raw, refined) = video_poses(60);
-    assert_eq!(raw.len(), 60);
-    assert_eq!(refined.len(), 60);
+    // `identity eos-after=60` lets 59 or 60 frames through, depending on timing.
+    assert!((59..=60).contains(&raw.len()), "{} frames", raw.len());
+    assert_eq!(refined.len(), raw.len());
     let with_pose = raw.iter().filter(|p| p.is_some()).count();
-    assert!(with_pose >= 50, "only {with_pose} of 60 frames have a pose");
+    assert!(with_pose >= 50, "only {with_pose} of {} frames have a pose", raw.len());
     // Same frames, same poses found: refinement only moves keypoints.
     assert!(raw.iter().zip(&refined).all(|(a, b)| a.is_some() == b.is_some()));
     let body: Vec<usize> = (11..33).collect();
