@@ -10,7 +10,7 @@
 #
 # Installs: Debian packages (GStreamer 1.22 development files and plugins, Debian's opencv-doc
 # for its sample photos and video used by the tests, libclang for the TensorRT bindings'
-# build-time check), and ONNX Runtime's library from its PyPI wheel (pinned by sha256) into
+# build-time check, Chromium for the report page's browser test), and ONNX Runtime's library from its PyPI wheel (pinned by sha256) into
 # .ort/. Rust itself must already be installed (rustup; 1.92 or newer).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +21,7 @@ APT_PACKAGES=(pkg-config python3 python3-pip unzip
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  opencv-doc libclang1-14 libclang-common-14-dev)
+  opencv-doc libclang1-14 libclang-common-14-dev chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

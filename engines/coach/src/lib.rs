@@ -7,6 +7,7 @@ pub mod attempt;
 pub mod coach;
 pub mod dataset;
 pub mod exemplar;
+pub mod page;
 pub mod features;
 pub mod profile;
 pub mod report;
