@@ -49,7 +49,8 @@ pub fn decode(levels: &[Level], to_frame: &Affine, min_score: f32, max: usize) -
         let stride = level.stride as f32;
         for i in 0..n {
             let score = level.scores[i * NUM_CLASSES + PERSON_CLASS];
-            if score.is_nan() || score < min_score {
+            // Scores are probabilities; anything else (NaN, huge) is a broken model's output.
+            if !(min_score..=1.0).contains(&score) {
                 continue;
             }
             let reg = &level.boxes[i * REG_VALUES..(i + 1) * REG_VALUES];
@@ -58,7 +59,7 @@ pub fn decode(levels: &[Level], to_frame: &Affine, min_score: f32, max: usize) -
             let cy = ((i / fm) as f32 + 0.5) * stride;
             let p0 = to_frame.apply(Point::new(cx - l, cy - t));
             let p1 = to_frame.apply(Point::new(cx + r, cy + b));
-            if !(p0.x.is_finite() && p1.y.is_finite()) {
+            if ![p0.x, p0.y, p1.x, p1.y].iter().all(|v| v.is_finite()) {
                 continue;
             }
             candidates.push(Detection {

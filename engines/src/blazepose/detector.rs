@@ -46,8 +46,13 @@ pub fn decode(
         let (ax, ay) = (anchor.x * size, anchor.y * size);
         let centre = to_frame.apply(Point::new(raw[0] + ax, raw[1] + ay));
         let face = Rect::from_center(centre.x, centre.y, raw[2] * scale, raw[3] * scale);
-        let keypoints =
+        let keypoints: Vec<Point> =
             (0..NUM_KEYPOINTS).map(|k| to_frame.apply(Point::new(raw[4 + 2 * k] + ax, raw[5 + 2 * k] + ay))).collect();
+        // A broken model's NaN or huge values: no box can come of them.
+        let finite = |v: f32| v.is_finite();
+        if ![face.x, face.y, face.w, face.h].into_iter().all(finite) || !keypoints.iter().all(|p| finite(p.x) && finite(p.y)) {
+            continue;
+        }
         // Suppression runs on the face boxes, as MediaPipe does; the body box comes after.
         candidates.push(Detection { score, bbox: face, face: Some(face), keypoints });
     }

@@ -49,9 +49,10 @@ impl Landmarks {
 }
 
 /// Decodes the raw `Identity` (195 values) and the pose flag, with `to_frame` mapping the
-/// 256x256 crop to the frame.
+/// 256x256 crop to the frame. Output that is short or not finite (a broken model) is no
+/// landmarks: NaN would otherwise travel into the filters, the angles and the report.
 pub fn decode(raw: &[f32], pose_flag: f32, to_frame: &Affine) -> Option<Landmarks> {
-    if raw.len() < OUTPUT_LEN {
+    if raw.len() < OUTPUT_LEN || !pose_flag.is_finite() || !raw[..OUTPUT_LEN].iter().all(|v| v.is_finite()) {
         return None;
     }
     let z_scale = to_frame.scale();
@@ -62,6 +63,12 @@ pub fn decode(raw: &[f32], pose_flag: f32, to_frame: &Affine) -> Option<Landmark
     };
     let keypoints: Vec<Keypoint> = (0..NUM_BODY_POINTS).map(point).collect();
     let alignment = [point(NUM_BODY_POINTS).point(), point(NUM_BODY_POINTS + 1).point()];
+    // Huge values overflow in the transform.
+    let finite = keypoints.iter().all(|k| k.x.is_finite() && k.y.is_finite() && k.z.is_finite())
+        && alignment.iter().all(|p| p.x.is_finite() && p.y.is_finite());
+    if !finite {
+        return None;
+    }
     Some(Landmarks { pose_score: pose_flag, keypoints, alignment })
 }
 
@@ -94,5 +101,14 @@ mod tests {
     fn short_output_is_no_landmarks() {
         let roi = RotatedRect::letterbox(10, 10);
         assert!(decode(&[0.0; 100], 1.0, &roi.crop_to_frame(256)).is_none());
+    }
+
+    #[test]
+    fn output_that_is_not_finite_is_no_landmarks() {
+        let to_frame = RotatedRect::letterbox(10, 10).crop_to_frame(256);
+        let mut raw = vec![1.0; OUTPUT_LEN];
+        assert!(decode(&raw, f32::NAN, &to_frame).is_none());
+        raw[7] = f32::INFINITY;
+        assert!(decode(&raw, 0.9, &to_frame).is_none());
     }
 }
