@@ -266,7 +266,14 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
         "peak_rss_mib": round2(peak_mib),
         "final_rss_mib": round2(last_rss),
         "rss_slope_mib_per_min": round2(memory_slope_mib_per_min(&samples)),
+        "rss_timeline_mib": timeline(&samples, 20),
     }))
+}
+
+/// At most `points` of the (seconds, MiB) samples, evenly spread, for the eye.
+fn timeline(samples: &[(f64, f64)], points: usize) -> Vec<[f64; 2]> {
+    let step = samples.len().div_ceil(points).max(1);
+    samples.iter().step_by(step).chain(samples.last()).map(|&(t, m)| [t.round(), round2(m)]).collect()
 }
 
 fn round2(v: f64) -> f64 {
