@@ -4,7 +4,7 @@
 
 use aicoach_benches::synthetic_frame;
 use aicoach_engines::blazepose::{anchors, detector, landmarks};
-use aicoach_engines::image::{PackedFormat, PackedView};
+use aicoach_engines::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
 use aicoach_engines::models::Layout;
 use aicoach_engines::preprocess::{Normalization, crop_to_tensor};
 use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, Point, RotatedRect, nanodet};
@@ -30,6 +30,13 @@ fn preprocessing(c: &mut Criterion) {
     let roi = RotatedRect { center: Point::new(640.0, 360.0), width: 520.0, height: 520.0, rotation: 0.3 };
     g.bench_function("landmark-256-rotated", |b| {
         b.iter(|| crop_to_tensor(&view, black_box(&roi), 256, Layout::Nhwc, &Normalization::UNIT))
+    });
+    // The same crop from I420, what decoders hand the elements.
+    let (y, uv) = (vec![120u8; (W * H) as usize], vec![128u8; (W * H / 4) as usize]);
+    let yuv = YuvView::new(YuvLayout::I420, [&y, &uv, &uv], [W as usize, W as usize / 2, W as usize / 2], W, H).unwrap();
+    let frame_view = FrameView::Yuv(yuv);
+    g.bench_function("landmark-256-rotated-i420", |b| {
+        b.iter(|| crop_to_tensor(&frame_view, black_box(&roi), 256, Layout::Nhwc, &Normalization::UNIT))
     });
     g.finish();
 }

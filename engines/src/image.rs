@@ -45,6 +45,36 @@ pub trait RgbSource {
     fn height(&self) -> u32;
     /// The pixel at (x, y); callers keep x < width and y < height.
     fn rgb(&self, x: u32, y: u32) -> [f32; 3];
+
+    /// The pixel in the source's own colour space (RGB, or Y, U, V). Resampling can average
+    /// these and convert once at the end, because the conversion to RGB is affine.
+    #[inline]
+    fn native(&self, x: u32, y: u32) -> [f32; 3] {
+        self.rgb(x, y)
+    }
+    /// [`Self::native`] values (or averages of them) to RGB.
+    #[inline]
+    fn native_to_rgb(&self, v: [f32; 3]) -> [f32; 3] {
+        v
+    }
+    /// An RGB colour in the source's own colour space (for padding).
+    #[inline]
+    fn rgb_to_native(&self, rgb: [f32; 3]) -> [f32; 3] {
+        rgb
+    }
+
+    /// The model input for `roi` (see [`crate::preprocess::crop_to_tensor`]). A source that
+    /// wraps several kinds of frame overrides this to pick its kind once per crop, not once
+    /// per pixel.
+    fn crop(
+        &self,
+        roi: &crate::geometry::RotatedRect,
+        size: usize,
+        layout: crate::models::Layout,
+        norm: &crate::preprocess::Normalization,
+    ) -> crate::preprocess::PreparedInput {
+        crate::preprocess::crop_resampled(self, roi, size, layout, norm)
+    }
 }
 
 /// A packed RGB-family frame: `stride` bytes per row, rows possibly padded.
@@ -160,15 +190,33 @@ impl RgbSource for YuvView<'_> {
     }
     #[inline]
     fn rgb(&self, x: u32, y: u32) -> [f32; 3] {
-        let luma = self.y[y as usize * self.y_stride + x as usize] as f32;
+        self.native_to_rgb(self.native(x, y))
+    }
+    #[inline]
+    fn native(&self, x: u32, y: u32) -> [f32; 3] {
+        // Luma outside the nominal 16..=235 turns into RGB outside 0..=255, which per-pixel
+        // conversion clamps; clamping it here keeps averages of dark (or bright) edges equal
+        // to averages of the converted pixels.
+        let luma = (self.y[y as usize * self.y_stride + x as usize] as f32).clamp(16.0, 235.0);
         let ci = (y as usize / 2) * self.uv_stride + (x as usize / 2) * self.uv_step;
-        let u = self.u[ci] as f32 - 128.0;
-        let v = self.v[ci] as f32 - 128.0;
-        let l = 1.164 * (luma - 16.0);
+        [luma, self.u[ci] as f32, self.v[ci] as f32]
+    }
+    /// BT.601 limited range.
+    #[inline]
+    fn native_to_rgb(&self, [luma, u, v]: [f32; 3]) -> [f32; 3] {
+        let (l, u, v) = (1.164 * (luma - 16.0), u - 128.0, v - 128.0);
         [
             (l + 1.596 * v).clamp(0.0, 255.0),
             (l - 0.392 * u - 0.813 * v).clamp(0.0, 255.0),
             (l + 2.017 * u).clamp(0.0, 255.0),
+        ]
+    }
+    #[inline]
+    fn rgb_to_native(&self, [r, g, b]: [f32; 3]) -> [f32; 3] {
+        [
+            16.0 + 0.257 * r + 0.504 * g + 0.098 * b,
+            128.0 - 0.148 * r - 0.291 * g + 0.439 * b,
+            128.0 + 0.439 * r - 0.368 * g - 0.071 * b,
         ]
     }
 }
@@ -201,12 +249,30 @@ impl RgbSource for FrameView<'_> {
             Self::Yuv(v) => v.rgb(x, y),
         }
     }
+    fn crop(
+        &self,
+        roi: &crate::geometry::RotatedRect,
+        size: usize,
+        layout: crate::models::Layout,
+        norm: &crate::preprocess::Normalization,
+    ) -> crate::preprocess::PreparedInput {
+        match self {
+            Self::Packed(v) => v.crop(roi, size, layout, norm),
+            Self::Yuv(v) => v.crop(roi, size, layout, norm),
+        }
+    }
 }
 
 /// Bilinear sample at continuous position (x, y), pixel centres at integer + 0.5. Positions
 /// outside the frame blend towards `fill`, as padding would.
 #[inline]
 pub fn sample_bilinear<S: RgbSource + ?Sized>(src: &S, x: f32, y: f32, fill: [f32; 3]) -> [f32; 3] {
+    src.native_to_rgb(sample_native(src, x, y, src.rgb_to_native(fill)))
+}
+
+/// [`sample_bilinear`] in the source's own colour space, with `fill` in that space too.
+#[inline]
+pub fn sample_native<S: RgbSource + ?Sized>(src: &S, x: f32, y: f32, fill: [f32; 3]) -> [f32; 3] {
     let fx = x - 0.5;
     let fy = y - 0.5;
     let x0 = fx.floor();
@@ -214,13 +280,16 @@ pub fn sample_bilinear<S: RgbSource + ?Sized>(src: &S, x: f32, y: f32, fill: [f3
     let (tx, ty) = (fx - x0, fy - y0);
     let (x0, y0) = (x0 as i64, y0 as i64);
     let (w, h) = (src.width() as i64, src.height() as i64);
-    let px = |xi: i64, yi: i64| {
-        if xi < 0 || yi < 0 || xi >= w || yi >= h { fill } else { src.rgb(xi as u32, yi as u32) }
+    let (p00, p10, p01, p11) = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        // Inside: no padding checks (the common case for a crop around a person).
+        let (x, y) = (x0 as u32, y0 as u32);
+        (src.native(x, y), src.native(x + 1, y), src.native(x, y + 1), src.native(x + 1, y + 1))
+    } else {
+        let px = |xi: i64, yi: i64| {
+            if xi < 0 || yi < 0 || xi >= w || yi >= h { fill } else { src.native(xi as u32, yi as u32) }
+        };
+        (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1))
     };
-    let p00 = px(x0, y0);
-    let p10 = px(x0 + 1, y0);
-    let p01 = px(x0, y0 + 1);
-    let p11 = px(x0 + 1, y0 + 1);
     let mut out = [0.0; 3];
     for c in 0..3 {
         let top = p00[c] + (p10[c] - p00[c]) * tx;

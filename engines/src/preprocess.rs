@@ -4,7 +4,7 @@
 //! square region larger than the frame.
 
 use crate::geometry::{Affine, Point, RotatedRect};
-use crate::image::{RgbSource, sample_bilinear};
+use crate::image::{RgbSource, sample_native};
 use crate::models::Layout;
 use crate::tensor::Tensor;
 
@@ -64,28 +64,53 @@ pub fn crop_to_tensor<S: RgbSource + ?Sized>(
     layout: Layout,
     norm: &Normalization,
 ) -> PreparedInput {
+    src.crop(roi, size, layout, norm)
+}
+
+/// [`crop_to_tensor`] for one concrete kind of source (what [`RgbSource::crop`] calls).
+///
+/// The taps are averaged in the source's own colour space and converted to RGB once per
+/// output pixel: for YUV frames that is one conversion instead of sixteen.
+pub fn crop_resampled<S: RgbSource + ?Sized>(
+    src: &S,
+    roi: &RotatedRect,
+    size: usize,
+    layout: Layout,
+    norm: &Normalization,
+) -> PreparedInput {
     let to_frame = roi.crop_to_frame(size);
     let taps = (to_frame.scale().ceil() as usize).clamp(1, MAX_TAPS);
     let inv_taps = 1.0 / (taps * taps) as f32;
     let order: [usize; 3] = if norm.bgr { [2, 1, 0] } else { [0, 1, 2] };
+    let fill = src.rgb_to_native(norm.fill);
+    // The map is affine: a crop pixel's frame position is origin + u * du + v * dv, and each
+    // tap sits at a fixed offset from it.
+    let origin = to_frame.apply(Point::new(0.0, 0.0));
+    let step = |p: Point| Point::new(p.x - origin.x, p.y - origin.y);
+    let du = step(to_frame.apply(Point::new(1.0, 0.0)));
+    let dv = step(to_frame.apply(Point::new(0.0, 1.0)));
+    let offsets: Vec<Point> = (0..taps * taps)
+        .map(|i| {
+            let (fx, fy) = (((i % taps) as f32 + 0.5) / taps as f32, ((i / taps) as f32 + 0.5) / taps as f32);
+            Point::new(fx * du.x + fy * dv.x, fx * du.y + fy * dv.y)
+        })
+        .collect();
     let plane = size * size;
     let mut data = vec![0f32; plane * 3];
     for v in 0..size {
+        let row = Point::new(origin.x + v as f32 * dv.x, origin.y + v as f32 * dv.y);
         for u in 0..size {
+            let (x, y) = (row.x + u as f32 * du.x, row.y + u as f32 * du.y);
             let mut acc = [0f32; 3];
-            for ty in 0..taps {
-                for tx in 0..taps {
-                    let cx = u as f32 + (tx as f32 + 0.5) / taps as f32;
-                    let cy = v as f32 + (ty as f32 + 0.5) / taps as f32;
-                    let p = to_frame.apply(Point::new(cx, cy));
-                    let s = sample_bilinear(src, p.x, p.y, norm.fill);
-                    acc[0] += s[0];
-                    acc[1] += s[1];
-                    acc[2] += s[2];
-                }
+            for o in &offsets {
+                let s = sample_native(src, x + o.x, y + o.y, fill);
+                acc[0] += s[0];
+                acc[1] += s[1];
+                acc[2] += s[2];
             }
+            let rgb = src.native_to_rgb([acc[0] * inv_taps, acc[1] * inv_taps, acc[2] * inv_taps]);
             for (c, &from) in order.iter().enumerate() {
-                let value = acc[from] * inv_taps * norm.scale[c] + norm.offset[c];
+                let value = rgb[from] * norm.scale[c] + norm.offset[c];
                 let index = match layout {
                     Layout::Nhwc => (v * size + u) * 3 + c,
                     Layout::Nchw => c * plane + v * size + u,
@@ -159,5 +184,30 @@ mod tests {
         let t = t.as_f32().unwrap();
         let (u, v) = (0, 1);
         assert_eq!(&t[(v * 4 + u) * 3..(v * 4 + u) * 3 + 3], &[0.0, 0.0, 255.0]);
+    }
+
+    /// A YUV frame averaged in YUV and converted once gives what converting every pixel first
+    /// gives, up to the clamping of saturated colours (luma out of range is clamped alike).
+    #[test]
+    fn yuv_crops_like_their_rgb_conversion() {
+        use crate::image::{FrameView, RgbSource, YuvLayout, YuvView};
+        let (w, h) = (64u32, 48u32);
+        // Luma over the whole byte range: super-blacks and super-whites clamp when converted.
+        let y: Vec<u8> = (0..w * h).map(|i| ((i * 37 + i / w * 13) % 256) as u8).collect();
+        let u: Vec<u8> = (0..w * h / 4).map(|i| (118 + (i * 3) % 20) as u8).collect();
+        let v: Vec<u8> = (0..w * h / 4).map(|i| (118 + (i * 5) % 20) as u8).collect();
+        let yuv = YuvView::new(YuvLayout::I420, [&y, &u, &v], [w as usize, w as usize / 2, w as usize / 2], w, h).unwrap();
+        let rgb: Vec<u8> = (0..h)
+            .flat_map(|py| (0..w).map(move |px| (px, py)))
+            .flat_map(|(px, py)| yuv.rgb(px, py).map(|c| c.round() as u8))
+            .collect();
+        let packed = PackedView::rgb(&rgb, w, h).unwrap();
+        let roi = RotatedRect { center: Point::new(30.0, 20.0), width: 50.0, height: 50.0, rotation: 0.4 };
+        let norm = Normalization { scale: [1.0; 3], offset: [0.0; 3], bgr: false, fill: [0.0; 3] };
+        let a = crop_to_tensor(&FrameView::Yuv(yuv), &roi, 16, Layout::Nhwc, &norm).tensor;
+        let b = crop_to_tensor(&packed, &roi, 16, Layout::Nhwc, &norm).tensor;
+        let worst = a.as_f32().unwrap().iter().zip(b.as_f32().unwrap()).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+        // Chroma still shifts colours near black and white past the edge of the gamut a little.
+        assert!(worst < 6.0, "largest difference {worst} of 255");
     }
 }
