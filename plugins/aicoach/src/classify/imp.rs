@@ -259,10 +259,14 @@ impl BaseTransformImpl for AiCoachClassify {
             gst::EventView::Eos(_) => self.finish(true),
             gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) => {
                 // A seek or a new stream: what follows is another attempt.
-                if let Some(state) = self.state.lock().unwrap().as_mut()
-                    && let Err(e) = state.session.end_attempt()
-                {
-                    gst::warning!(CAT, imp = self, "cannot write the attempt: {e}");
+                if let Some(state) = self.state.lock().unwrap().as_mut() {
+                    if let Err(e) = state.session.end_attempt() {
+                        gst::warning!(CAT, imp = self, "cannot write the attempt: {e}");
+                    }
+                    // After EOS (a player seeking back from the end) the session goes on: the
+                    // next EOS or stop writes another summary, so the report still ends with
+                    // one that covers the whole session.
+                    state.finished = false;
                 }
             }
             _ => {}
