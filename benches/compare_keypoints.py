@@ -7,8 +7,10 @@ with worse keypoints.
 OURS is an aicoachclassify report, THEIRS what benches/mediapipe_peer.py wrote; frames pair by
 order. Over frames where both found a pose, for keypoints both are confident about
 (confidence/visibility >= 0.5), the distance divided by the box size (the larger side of the
-box around MediaPipe's keypoints on that frame). Prints one JSON line: mean, median and p95,
-over all 33 keypoints and over the 12 body joints (shoulders to ankles).
+box around MediaPipe's keypoints on that frame). Each side follows one person of its own
+choosing: a frame whose median distance is over half a box is counted as a different person
+and left out of the statistics. Prints one JSON line: mean, median and p95, over all 33
+keypoints and over the 12 body joints (shoulders to ankles).
 """
 import json
 import sys
@@ -16,6 +18,7 @@ import sys
 BODY = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
         "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]
 CONFIDENT = 0.5
+DIFFERENT_PERSON = 0.5
 
 
 def frames(path):
@@ -45,7 +48,7 @@ def main():
         raise SystemExit(__doc__)
     ours, theirs = frames(sys.argv[1]), frames(sys.argv[2])
     every, body = [], []
-    both = only_ours = only_theirs = 0
+    both = only_ours = only_theirs = different = 0
     for a, b in zip(ours, theirs):
         ka, kb = a.get("keypoints"), b.get("keypoints")
         if ka and kb:
@@ -61,17 +64,21 @@ def main():
         xs = [p[0] for p in kb.values()]
         ys = [p[1] for p in kb.values()]
         size = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+        frame = {}
         for name, (x, y, c) in kb.items():
-            if name not in ka or c < CONFIDENT or ka[name][2] < CONFIDENT:
-                continue
-            d = ((ka[name][0] - x) ** 2 + (ka[name][1] - y) ** 2) ** 0.5 / size
-            every.append(d)
-            if name in BODY:
-                body.append(d)
+            if name in ka and c >= CONFIDENT and ka[name][2] >= CONFIDENT:
+                frame[name] = ((ka[name][0] - x) ** 2 + (ka[name][1] - y) ** 2) ** 0.5 / size
+        if not frame:
+            continue
+        if sorted(frame.values())[len(frame) // 2] > DIFFERENT_PERSON:
+            different += 1
+            continue
+        every.extend(frame.values())
+        body.extend(d for name, d in frame.items() if name in BODY)
     body_stats = stats(body)
     print(json.dumps({
         "frames_ours": len(ours), "frames_theirs": len(theirs), "frames_compared": both,
-        "only_ours": only_ours, "only_theirs": only_theirs,
+        "only_ours": only_ours, "only_theirs": only_theirs, "different_person": different,
         "all_33": stats(every), "body_12": body_stats,
         "within_5_percent": body_stats.get("mean", 1.0) < 0.05,
     }))

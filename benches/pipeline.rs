@@ -6,8 +6,8 @@
 //!   pipeline-bench VIDEO [--model lite|full] [--engine E] [--encode] [--split]
 //!                  [--loops N] [--report FILE] [--label TEXT]
 //!
-//! `--encode` ends in x264 and MP4 instead of fakesink; `--split` puts a queue between the
-//! decoder and the analysis so decoding runs on the other core; `--loops` plays the video N
+//! `--encode` ends in x264 and MP4 instead of fakesink; `--split` puts queues after the decoder
+//! and after the detector, so decoding, detection and the rest share the two cores; `--loops` plays the video N
 //! times (segment seeks, as a soak does). The last line printed is one JSON object.
 
 use std::collections::BTreeMap;
@@ -70,7 +70,12 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
+    // Split: decoding, detection and the rest each get a streaming thread, so the detector's
+    // occasional long frames overlap with pose estimation on the frames before them.
     let queue = if o.split { "queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! " } else { "" };
+    // Two frames: the tracker's re-detection requests reach the detector at most two frames
+    // late (four cost more frames without a pose on openpose/video.avi; one, speed).
+    let detect_queue = if o.split { "queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! " } else { "" };
     let report = o.report.as_ref().map(|r| format!(" report-location=\"{r}\"")).unwrap_or_default();
     let sink = if o.encode {
         format!(
@@ -82,7 +87,7 @@ fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
     };
     format!(
         "filesrc location=\"{video}\" ! decodebin ! videoconvert ! {queue}\
-         aicoachdetect name=aicoachdetect model=nanodet engine={engine} ! aicoachtrack name=aicoachtrack ! \
+         aicoachdetect name=aicoachdetect model=nanodet engine={engine} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
          aicoachpose name=aicoachpose model={model} engine={engine} ! \
          aicoachclassify name=aicoachclassify{report} ! aicoachoverlay name=aicoachoverlay ! {sink}",
         video = o.video,

@@ -12,8 +12,8 @@ mkdir -p "$OUT"
 name=$(basename "${VIDEO%.*}")
 # -e: an interrupt sends EOS, so the MP4 is finished and the report complete.
 # The refinement looks 4 frames ahead: a file has no live latency to keep.
-gst-launch-1.0 -e filesrc location="$VIDEO" ! decodebin ! videoconvert ! \
-  aicoachdetect model="$DETECTOR" ! aicoachtrack ! aicoachpose lookahead=4 ! \
+gst-launch-1.0 -e filesrc location="$VIDEO" ! decodebin ! videoconvert ! $DECODE_QUEUE ! \
+  aicoachdetect model="$DETECTOR" ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
   aicoachclassify profile="$PROFILE" report-location="$OUT/$name.jsonl" ${EXEMPLARS:+exemplars="$EXEMPLARS"} ! \
   aicoachoverlay ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! h264parse ! \
   mp4mux ! filesink location="$OUT/$name.annotated.mp4"

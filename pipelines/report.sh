@@ -19,8 +19,8 @@ rm -rf "$frames" && mkdir -p "$frames"
 # H.264 High in MP4 plays in Chromium and Firefox from disk. The second branch saves a small
 # JPEG of every annotated frame, numbered like the report's frame lines, so the page can show
 # each bad pose's worst frame; the page keeps the ones it uses.
-gst-launch-1.0 -e -q filesrc location="$VIDEO" ! decodebin ! videoconvert ! \
-  aicoachdetect model="$DETECTOR" ! aicoachtrack ! aicoachpose lookahead=4 ! \
+gst-launch-1.0 -e -q filesrc location="$VIDEO" ! decodebin ! videoconvert ! $DECODE_QUEUE ! \
+  aicoachdetect model="$DETECTOR" ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
   aicoachclassify profile="$PROFILE" report-location="$OUT/report.jsonl" ${EXEMPLARS:+exemplars="$EXEMPLARS"} ! \
   aicoachoverlay ! tee name=t \
   t. ! queue ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! video/x-h264,profile=high ! \
