@@ -221,6 +221,34 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
         gst::PadProbeReturn::Ok
     });
 
+    // Models load and the first frame goes through while the pipeline prerolls; the clock
+    // starts after that, as a player's would (and as the peer's loop does).
+    let bus = pipeline.bus().unwrap();
+    let prerolled = |pipeline: &gst::Pipeline| -> Result<(), String> {
+        match bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::AsyncDone, gst::MessageType::Error]) {
+            Some(msg) => match msg.view() {
+                gst::MessageView::Error(err) => Err(format!("{}: {}", err.error(), err.debug().unwrap_or_default())),
+                _ => Ok(()),
+            },
+            None => {
+                let _ = pipeline.set_state(gst::State::Null);
+                Err("no preroll within 120 s".into())
+            }
+        }
+    };
+    pipeline.set_state(gst::State::Paused).map_err(|e| format!("cannot start: {e}"))?;
+    prerolled(&pipeline)?;
+    let mut loops_left = o.loops;
+    let mut outcome = Ok(());
+    // Looping by segment seeks: the first seek makes the end of the file a SegmentDone instead
+    // of EOS, and each later one rewinds without a flush, so the elements see one long stream.
+    if o.loops > 1 {
+        pipeline
+            .seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::SEGMENT, gst::ClockTime::ZERO)
+            .map_err(|e| format!("seek: {e}"))?;
+        prerolled(&pipeline)?;
+    }
+    let frames_before = *frames.lock().unwrap();
     let (cpu_before, _) = cpu_seconds_and_peak_mib();
     let start = Instant::now();
     let sampling = Arc::new(Mutex::new(true));
@@ -235,19 +263,6 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
             samples
         })
     };
-
-    pipeline.set_state(gst::State::Paused).map_err(|e| format!("cannot start: {e}"))?;
-    let bus = pipeline.bus().unwrap();
-    let mut loops_left = o.loops;
-    let mut outcome = Ok(());
-    // Looping by segment seeks: the first seek makes the end of the file a SegmentDone instead
-    // of EOS, and each later one rewinds without a flush, so the elements see one long stream.
-    if o.loops > 1 {
-        bus.timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::AsyncDone, gst::MessageType::Error]);
-        pipeline
-            .seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::SEGMENT, gst::ClockTime::ZERO)
-            .map_err(|e| format!("seek: {e}"))?;
-    }
     pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot play: {e}"))?;
     for msg in bus.iter_timed(gst::ClockTime::NONE) {
         match msg.view() {
@@ -275,7 +290,7 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
     outcome?;
 
     let (cpu_after, peak_mib) = cpu_seconds_and_peak_mib();
-    let frames = *frames.lock().unwrap();
+    let frames = *frames.lock().unwrap() - frames_before;
     let mut elements = BTreeMap::new();
     let mut element_ms_total = 0.0;
     for (name, clock) in TIMED.iter().zip(&clocks) {
