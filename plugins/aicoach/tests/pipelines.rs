@@ -10,20 +10,7 @@ use std::time::Duration;
 use gst::prelude::*;
 
 mod common;
-use common::{VIDEO, init, temp_dir};
-
-/// The folder holding the plugin this test was built with (target/<profile>).
-fn plugin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    assert!(
-        dir.join("libgstaicoach.so").is_file(),
-        "no libgstaicoach.so in {}: `cargo test` does not build the plugin's shared library; \
-         run `cargo build -p gst-plugin-aicoach` first (pipelines/setup.sh --test does)",
-        dir.display()
-    );
-    dir
-}
+use common::{VIDEO, init, plugin_dir, temp_dir};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(name)

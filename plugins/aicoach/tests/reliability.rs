@@ -15,7 +15,7 @@ use gstaicoach::meta;
 use serde_json::Value;
 
 mod common;
-use common::{PHOTO, VIDEO, temp_dir};
+use common::{PHOTO, VIDEO, plugin_dir, temp_dir};
 
 /// The leak test measures the whole process's threads and memory: it runs alone (write lock),
 /// every other test of this file shares the read lock.
@@ -815,19 +815,6 @@ fn a_live_source_dropping_frames_runs_to_eos() {
 }
 
 // Interrupted sessions.
-
-/// The folder holding the plugin this test was built with (target/<profile>).
-fn plugin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    assert!(
-        dir.join("libgstaicoach.so").is_file(),
-        "no libgstaicoach.so in {}: `cargo test` does not build the plugin's shared library; \
-         run `cargo build -p gst-plugin-aicoach` first (pipelines/setup.sh --test does)",
-        dir.display()
-    );
-    dir
-}
 
 #[test]
 fn a_session_killed_with_sigkill_leaves_whole_report_lines() {

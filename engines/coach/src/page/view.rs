@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::exemplar::Suggestion;
 use crate::report::ReportError;
 use crate::rule::Rule;
 
@@ -21,15 +22,6 @@ pub struct FrameRow {
     pub has_pose: bool,
     pub angles: BTreeMap<String, f64>,
     pub errors: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Suggestion {
-    pub clip: String,
-    pub video: String,
-    pub start: f64,
-    pub end: f64,
-    pub distance: f64,
 }
 
 #[derive(Debug, Clone)]

@@ -64,3 +64,17 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The folder holding the plugin this test was built with (target/<profile>), for tests that
+/// run `gst-launch-1.0` or the pipeline scripts.
+pub fn plugin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap().to_path_buf();
+    assert!(
+        dir.join("libgstaicoach.so").is_file(),
+        "no libgstaicoach.so in {}: `cargo test` does not build the plugin's shared library; \
+         run `cargo build -p gst-plugin-aicoach` first (pipelines/setup.sh --test does)",
+        dir.display()
+    );
+    dir
+}
