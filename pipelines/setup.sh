@@ -49,7 +49,8 @@ case "$MODE" in
     cargo build -p gst-plugin-aicoach
     log=$(mktemp)
     set +e
-    cargo test --workspace 2>&1 | tee "$log"
+    # --no-fail-fast: one failing test binary must not hide the others' results.
+    cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
     # One closing line for the whole workspace (cargo prints one per test binary).

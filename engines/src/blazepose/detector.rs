@@ -48,9 +48,10 @@ pub fn decode(
         let face = Rect::from_center(centre.x, centre.y, raw[2] * scale, raw[3] * scale);
         let keypoints: Vec<Point> =
             (0..NUM_KEYPOINTS).map(|k| to_frame.apply(Point::new(raw[4 + 2 * k] + ax, raw[5 + 2 * k] + ay))).collect();
-        // A broken model's NaN or huge values: no box can come of them.
-        let finite = |v: f32| v.is_finite();
-        if ![face.x, face.y, face.w, face.h].into_iter().all(finite) || !keypoints.iter().all(|p| finite(p.x) && finite(p.y)) {
+        // A broken model's NaN or huge values: no box can come of them (the body box's radius
+        // can overflow even where the points themselves are finite).
+        let body = body_box(&keypoints);
+        if ![face.x, face.y, face.w, face.h, body.x, body.y, body.w, body.h].iter().all(|v| v.is_finite()) {
             continue;
         }
         // Suppression runs on the face boxes, as MediaPipe does; the body box comes after.
