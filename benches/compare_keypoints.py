@@ -5,12 +5,16 @@ with worse keypoints.
     python3 benches/compare_keypoints.py OURS.jsonl THEIRS.jsonl
 
 OURS is an aicoachclassify report, THEIRS what benches/mediapipe_peer.py wrote; frames pair by
-order. Over frames where both found a pose, for keypoints both are confident about
+order (the n-th frame line of each), and their times are checked: a pair more than half a frame
+apart is reported on stderr, telling a constant offset (a stream start time one decoder keeps
+and the other drops: pairing still holds) from frames dropped or added on one side (pairing is
+off from there). Over frames where both found a pose, for keypoints both are confident about
 (confidence/visibility >= 0.5), the distance divided by the box size (the larger side of the
 box around MediaPipe's keypoints on that frame). Each side follows one person of its own
 choosing: a frame whose median distance is over half a box is counted as a different person
 and left out of the statistics. Prints one JSON line: mean, median and p95, over all 33
-keypoints and over the 12 body joints (shoulders to ankles).
+keypoints and over the 12 body joints (shoulders to ankles), and the time check. Exits 0 unless an
+input cannot be read.
 """
 import json
 import sys
@@ -41,6 +45,28 @@ def stats(values):
     return {"n": len(ordered), "mean": round(sum(ordered) / len(ordered), 4),
             "median": round(ordered[len(ordered) // 2], 4),
             "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 4)}
+
+
+def time_check(pairs):
+    """Whether paired frames' times agree within half a frame (THEIRS' median step)."""
+    times = [(a.get("time"), b.get("time")) for a, b in pairs]
+    times = [(x, y) for x, y in times if isinstance(x, (int, float)) and isinstance(y, (int, float))]
+    if len(times) < 2:
+        return {"agree": None}
+    steps = sorted(y2 - y1 for (_, y1), (_, y2) in zip(times, times[1:]))
+    half = steps[len(steps) // 2] / 2
+    offsets = sorted(x - y for x, y in times)
+    offset = offsets[len(offsets) // 2]
+    apart = sum(abs(x - y) > half for x, y in times)
+    drift = sum(abs(x - y - offset) > half for x, y in times)
+    if apart:
+        why = (f"{drift} pairs stay apart after removing it: frames dropped or added on one side, "
+               "pairing by order is wrong from there") if drift else \
+            "a constant offset (a stream start time one decoder keeps): pairing by order holds"
+        print(f"compare_keypoints: times disagree by more than half a frame ({half:.4f} s) on {apart} of "
+              f"{len(times)} pairs; median offset ours - theirs {offset:+.4f} s; {why}", file=sys.stderr)
+    return {"agree": apart == 0, "frame_s": round(2 * half, 4), "offset_s": round(offset, 4),
+            "pairs_apart": apart, "pairs_apart_after_offset": drift}
 
 
 def main():
@@ -76,11 +102,15 @@ def main():
         every.extend(frame.values())
         body.extend(d for name, d in frame.items() if name in BODY)
     body_stats = stats(body)
+    times = time_check(list(zip(ours, theirs)))
+    if len(ours) != len(theirs):
+        print(f"compare_keypoints: {len(ours)} frame lines against {len(theirs)}; "
+              f"the last {abs(len(ours) - len(theirs))} are not compared", file=sys.stderr)
     print(json.dumps({
         "frames_ours": len(ours), "frames_theirs": len(theirs), "frames_compared": both,
         "only_ours": only_ours, "only_theirs": only_theirs, "different_person": different,
         "all_33": stats(every), "body_12": body_stats,
-        "within_5_percent": body_stats.get("mean", 1.0) < 0.05,
+        "within_5_percent": body_stats.get("mean", 1.0) < 0.05, "time": times,
     }))
 
 

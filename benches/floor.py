@@ -7,9 +7,10 @@ GFLOP/s this machine reaches on that kind of layer, and how far the measured tim
 The graphs are pruned to the outputs the product reads (as the engines do when loading).
 Achievable GFLOP/s is measured with ONNX Runtime on one thread (the product's CPU backend and
 thread budget) on synthetic layers shaped like the models' own: dense 3x3 convolutions,
-pointwise (1x1) convolutions and depthwise convolutions. Without --measured, each model is
-also timed here with ONNX Runtime on one thread. Run it in the venv benches/mediapipe-venv.sh
-makes (onnx, onnxruntime).
+pointwise (1x1) convolutions and depthwise convolutions (MatMul/Gemm taken at the pointwise
+rate); the other ops (activations, adds, pads, reshapes) are listed with their output sizes as a
+note and left out of the floor. Without --measured, each model is also timed here with ONNX
+Runtime on one thread. Run it in the venv benches/mediapipe-venv.sh makes (onnx, onnxruntime).
 """
 import argparse
 import json
@@ -90,15 +91,18 @@ def count_macs(model):
                 count = int(np.prod(out)) * per_output
             else:
                 count = int(np.prod(shapes[node.input[0]])) * weight[1] * kernel
-            cin = weight[1] * group
+            # Conv weight: [Cout, Cin/group, kh, kw]; ConvTranspose: [Cin, Cout/group, kh, kw]
+            cin = weight[0] if node.op_type == "ConvTranspose" else weight[1] * group
             kind = "depthwise" if group > 1 and group == cin else "pointwise" if kernel == 1 else "dense"
             macs[kind] += count
         elif node.op_type in ("MatMul", "Gemm"):
             a, b = shapes.get(node.input[0]), shapes.get(node.input[1])
             if a and b:
                 macs["matmul"] += int(np.prod(a[:-1])) * a[-1] * b[-1]
-        else:
-            other[node.op_type] = other.get(node.op_type, 0) + 1
+        else:  # a note: count and output elements (M) of the ops without multiply-adds
+            count, elements = other.get(node.op_type, (0, 0.0))
+            out = shapes.get(node.output[0]) if node.output else None
+            other[node.op_type] = (count + 1, elements + (int(np.prod(out)) / 1e6 if out and 0 not in out else 0.0))
     return macs, other
 
 
@@ -146,7 +150,7 @@ def main():
     print(f"{'model':<9} {'MMAC dense/pointwise/depthwise/matmul':>40} {'floor ms':>9} {'measured ms':>12} {'x floor':>8}")
     for name, (file, outputs) in MODELS.items():
         model = pruned(os.path.join(args.models, file), outputs)
-        macs, _ = count_macs(model)
+        macs, other = count_macs(model)
         floor_ms = sum(2 * macs[k] / (gflops[k] * 1e9) for k in macs) * 1e3
         if name in measured:
             ms, source = measured[name], "given"
@@ -158,9 +162,12 @@ def main():
             ms, source = median_ms(sess, feeds), "onnxruntime 1 thread, here"
         split = "/".join(f"{macs[k] / 1e6:.0f}" for k in ("dense", "pointwise", "depthwise", "matmul"))
         print(f"{name:<9} {split:>40} {floor_ms:>9.2f} {ms:>12.2f} {ms / floor_ms:>8.1f}")
+        print(f"{'':<9} other ops (count, M output elements), not in the floor: " +
+              ", ".join(f"{op} {n} {e:.2f}" for op, (n, e) in sorted(other.items(), key=lambda kv: -kv[1][1])))
         print(json.dumps({"model": name, "mmac": {k: round(v / 1e6, 1) for k, v in macs.items()},
                           "mmac_total": round(sum(macs.values()) / 1e6, 1), "floor_ms": round(floor_ms, 3),
-                          "measured_ms": round(ms, 3), "measured_by": source, "times_floor": round(ms / floor_ms, 2)}))
+                          "measured_ms": round(ms, 3), "measured_by": source, "times_floor": round(ms / floor_ms, 2),
+                          "other_ops": {op: {"count": n, "m_elements": round(e, 2)} for op, (n, e) in sorted(other.items())}}))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ use crate::models::ModelFile;
 use crate::onnx_graph;
 use crate::tensor::{Outputs, Tensor, TensorInfo};
 
+#[cfg(feature = "cuda")]
+pub mod cuda_preprocess;
 #[cfg(feature = "onnxruntime")]
 pub mod onnxruntime;
 #[cfg(feature = "tensorrt")]
