@@ -15,7 +15,7 @@ use gstaicoach::meta;
 use serde_json::Value;
 
 mod common;
-use common::{PHOTO, VIDEO, plugin_dir, temp_dir};
+use common::{PHOTO, VIDEO, first_sample, plugin_dir, temp_dir};
 
 /// The leak test measures the whole process's threads and memory: it runs alone (write lock),
 /// every other test of this file shares the read lock.
@@ -282,17 +282,7 @@ fn tiny_huge_and_odd_sized_frames_in_every_layout() {
 
 /// The photo scaled to `width`x`height`, RGB, as one sample with caps at `fps`.
 fn photo_sample(width: u32, height: u32, fps: i32) -> gst::Sample {
-    let pipeline = launch(&format!(
-        "{} ! video/x-raw,framerate={fps}/1 ! appsink name=sink",
-        photo_source("RGB", width, height, 1)
-    ))
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let sample = sink.pull_sample().expect("the scaled photo");
-    pipeline.set_state(gst::State::Null).unwrap();
-    sample
+    first_sample(&format!("{} ! video/x-raw,framerate={fps}/1 ! appsink name=sink", photo_source("RGB", width, height, 1)))
 }
 
 /// An appsrc in front of the chain, fed `samples` (each with its caps) and then EOS.

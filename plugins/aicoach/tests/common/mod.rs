@@ -31,15 +31,17 @@ pub fn photo_sample(format: &str) -> gst::Sample {
 
 /// Any image file decoded to `format`, as one buffer with caps.
 pub fn image_sample(path: &str, format: &str) -> gst::Sample {
-    let pipeline = gst::parse::launch(&format!(
+    first_sample(&format!(
         "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
     ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+}
+
+/// The first sample that reaches the appsink named `sink` in `launch`.
+pub fn first_sample(launch: &str) -> gst::Sample {
+    let pipeline = gst::parse::launch(launch).unwrap().downcast::<gst::Pipeline>().unwrap();
     let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
-    let sample = sink.pull_sample().expect("decoded photo");
+    let sample = sink.pull_sample().unwrap_or_else(|_| panic!("no sample from {launch}"));
     pipeline.set_state(gst::State::Null).unwrap();
     sample
 }
