@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Runs `aicoachdetect ! aicoachtrack` over a video and reports what happened: frames per
 //! state, re-detections, track ids, time per element per frame, and (optionally) PNG snapshots
-//! with the athlete's box drawn, to look at.
+//! with the athlete's box drawn, to look at. The pose estimator runs after the tracker, as in
+//! the product's pipelines (it tells the tracker where it sees the body); `none` leaves it out.
+//! `TRACK_REPORT_VERBOSE=1` prints every frame's box and detections.
 //!
-//! `cargo run --release -p gst-plugin-aicoach --example track_report -- VIDEO [detector-model] [engine] [SNAPSHOT_DIR] [EVERY]`
+//! `cargo run --release -p gst-plugin-aicoach --example track_report -- VIDEO [detector-model] [engine] [SNAPSHOT_DIR] [EVERY] [pose-model|none]`
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -68,26 +70,34 @@ fn main() {
     let video = args.get(1).expect("usage: track_report VIDEO [model] [engine] [SNAPSHOT_DIR] [EVERY]");
     let model = args.get(2).map_or("nanodet", |s| s.as_str());
     let engine = args.get(3).map_or("auto", |s| s.as_str());
-    let snapshots = args.get(4).cloned();
+    let snapshots = args.get(4).filter(|d| !d.is_empty()).cloned();
     let every: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(25);
+    // Every frame's box and detections, for reading a track closely.
+    let verbose = std::env::var_os("TRACK_REPORT_VERBOSE").is_some();
+    let pose = args.get(6).map_or("lite", |s| s.as_str());
+    let pose_element =
+        if pose == "none" { String::new() } else { format!("aicoachpose name=pose model={pose} engine={engine} ! ") };
     gst::init().unwrap();
     gstaicoach::plugin_register_static().unwrap();
     let pipeline = gst::parse::launch(&format!(
         "filesrc location={video} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
-         aicoachdetect name=detect model={model} engine={engine} ! aicoachtrack name=track ! appsink name=sink sync=false"
+         aicoachdetect name=detect model={model} engine={engine} ! aicoachtrack name=track ! {pose_element}appsink name=sink sync=false"
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
     let timing = Arc::new(Mutex::new(Timing::default()));
-    for name in ["detect", "track"] {
-        time_element(&pipeline.by_name(name).unwrap(), &timing);
+    for name in ["detect", "track", "pose"] {
+        if let Some(element) = pipeline.by_name(name) {
+            time_element(&element, &timing);
+        }
     }
     let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut states: BTreeMap<String, u32> = BTreeMap::new();
     let (mut frames, mut detections, mut ids, mut jumps) = (0u64, 0u32, Vec::<u64>::new(), 0u32);
     let mut last_centre: Option<aicoach_engines::Point> = None;
+    let mut last_state = String::new();
     let started = Instant::now();
     while let Ok(sample) = sink.pull_sample() {
         let buffer = sample.buffer().unwrap();
@@ -97,6 +107,14 @@ fn main() {
         let athlete = meta::athlete(buffer);
         let state = athlete.as_ref().map_or("searching".to_string(), |a| a.2.clone());
         *states.entry(state.clone()).or_default() += 1;
+        if verbose {
+            let boxes: Vec<String> = meta::persons(buffer).iter().map(|(r, s)| format!("{r:.0?} {s:.2}")).collect();
+            println!("frame {frames}: {state} {:.0?} detections {boxes:?}", athlete.as_ref().map(|a| a.0));
+        }
+        if state != last_state {
+            println!("frame {frames}: {state} (id {})", athlete.as_ref().map_or(0, |a| a.1));
+            last_state = state.clone();
+        }
         if let Some((rect, id, _)) = &athlete {
             if ids.last() != Some(id) {
                 ids.push(*id);
@@ -134,7 +152,7 @@ fn main() {
     }
     let wall = started.elapsed().as_secs_f64();
     pipeline.set_state(gst::State::Null).unwrap();
-    println!("video {video}, detector {model}, engine {engine}");
+    println!("video {video}, detector {model}, engine {engine}, pose {pose}");
     println!("frames {frames}, states {states:?}, detector runs {detections}, track ids {ids:?}, large jumps {jumps}");
     for (name, v) in &timing.lock().unwrap().spent {
         let mut s = v.clone();

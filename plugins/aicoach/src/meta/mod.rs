@@ -9,15 +9,18 @@
 //!   `tracking_last_seen`, `tracking_lost`, `state`).
 //! - Keypoints and verdicts: a custom meta `AICoachMeta` carrying a `GstStructure` (keypoints:
 //!   see `pose.rs`; the classifier's verdict: `verdict.rs`).
-//! - Re-detection requests: a custom upstream event named `aicoach/redetect`.
+//! - Upstream feedback (`events.rs`): the tracker's re-detection requests (`aicoach/redetect`)
+//!   and the pose estimator's report of where it saw the athlete (`aicoach/pose-seen`).
 
 use std::sync::Once;
 
 use aicoach_engines::{Detection, Rect};
 
+mod events;
 mod pose;
 mod verdict;
 
+pub use events::{PoseSeen, is_redetect_event, pose_seen_event, read_pose_seen, redetect_event};
 pub use pose::{POSE_FIELD, POSE_PARAMS, PoseReading, PoseSource, pose_structure, read_pose, set_pose};
 pub use verdict::{VERDICT_FIELD, VERDICT_PARAMS, Verdict, read_verdict, set_verdict, verdict_structure};
 
@@ -26,7 +29,6 @@ pub const ROI_ATHLETE: &str = "athlete";
 pub const OD_PARAMS: &str = "aicoach/od";
 pub const TRACKING_PARAMS: &str = "aicoach/tracking";
 pub const CUSTOM_META: &str = "AICoachMeta";
-pub const REDETECT_EVENT: &str = "aicoach/redetect";
 
 /// Registers the custom meta once per process; buffer copies carry it along.
 pub fn register_custom_meta() {
@@ -171,15 +173,6 @@ pub fn persons(buffer: &gst::BufferRef) -> Vec<(Rect, f32)> {
         .collect()
 }
 
-/// The event a tracker sends upstream when it needs the detector to run on the next frame.
-pub fn redetect_event(reason: &str) -> gst::Event {
-    gst::event::CustomUpstream::new(gst::Structure::builder(REDETECT_EVENT).field("reason", reason).build())
-}
-
-pub fn is_redetect_event(event: &gst::EventRef) -> bool {
-    event.type_() == gst::EventType::CustomUpstream && event.structure().is_some_and(|s| s.name() == REDETECT_EVENT)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,14 +194,6 @@ mod tests {
         assert_eq!(meta.rect(), (0, 20, 90, 220));
         // ...unclipped in the parameters.
         assert_eq!(persons(&buffer), vec![(d.bbox, 0.75)]);
-    }
-
-    #[test]
-    fn redetect_event_is_recognised() {
-        gst::init().unwrap();
-        assert!(is_redetect_event(&redetect_event("lost")));
-        let other = gst::event::CustomUpstream::new(gst::Structure::new_empty("something/else"));
-        assert!(!is_redetect_event(&other));
     }
 
     #[test]

@@ -442,9 +442,19 @@ impl BaseTransformImpl for AiCoachPose {
                 gst::FlowError::Error
             })?;
         let roi_source = estimate.as_ref().map_or("", |e| e.source.name());
+        // Tell the tracker where the body is now, before refinement delays it: it verifies its
+        // track with this when its own filter is unsure (a flip, motion blur, back light).
+        let seen = estimate.as_ref().filter(|_| tracking_id != 0).and_then(|e| {
+            Some(meta::PoseSeen { pts: buffer.pts()?, tracking_id, rect: e.pose.bounding_box()?, score: e.pose.score })
+        });
         let refined = state.refiner.push(estimate.map(|e| e.pose));
         state.held.push_back(Held { buffer, tracking_id, roi_source });
         state.take_refined(refined);
+        drop(guard);
+        if let Some(seen) = seen {
+            // Nobody upstream may want it (no tracker): not an error.
+            let _ = self.obj().sink_pad().push_event(meta::pose_seen_event(&seen));
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 

@@ -9,7 +9,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use crate::tracking::{AthleteTracker, SelectRule, TrackState, TrackerConfig};
+use crate::tracking::{AthleteTracker, PoseCue, SelectRule, TrackState, TrackerConfig};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -22,7 +22,12 @@ const DEFAULT_LOST_AFTER: u32 = 10;
 const DEFAULT_REDETECT_INTERVAL: u32 = 5;
 const DEFAULT_MIN_SIMILARITY: f64 = 0.8;
 const DEFAULT_VERIFY_INTERVAL: u32 = 15;
+const DEFAULT_FORGET_AFTER: f64 = 3.0;
 const DEFAULT_POST_MESSAGES: bool = false;
+/// A pose sighting older than this many frames says nothing about where the athlete is now.
+const MAX_POSE_AGE: u64 = 4;
+/// The frame rate assumed for ageing pose sightings when the caps give none.
+const FALLBACK_FPS: f64 = 30.0;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -32,6 +37,7 @@ struct Settings {
     redetect_interval: u32,
     min_similarity: f64,
     verify_interval: u32,
+    forget_after: f64,
     post_messages: bool,
 }
 
@@ -44,6 +50,7 @@ impl Default for Settings {
             redetect_interval: DEFAULT_REDETECT_INTERVAL,
             min_similarity: DEFAULT_MIN_SIMILARITY,
             verify_interval: DEFAULT_VERIFY_INTERVAL,
+            forget_after: DEFAULT_FORGET_AFTER,
             post_messages: DEFAULT_POST_MESSAGES,
         }
     }
@@ -52,7 +59,7 @@ impl Default for Settings {
 impl Settings {
     /// `select` is parsed once in start() (it may only change in READY); the rest may change
     /// while playing and is read on every frame.
-    fn tracker_config(&self, select: SelectRule) -> TrackerConfig {
+    fn tracker_config(&self, select: SelectRule, fps: f32) -> TrackerConfig {
         TrackerConfig {
             select,
             verify_psr: self.verify_threshold as f32,
@@ -60,6 +67,8 @@ impl Settings {
             redetect_interval: self.redetect_interval,
             min_similarity: self.min_similarity as f32,
             verify_interval: self.verify_interval,
+            forget_after: self.forget_after as f32,
+            fps,
         }
     }
 }
@@ -72,6 +81,30 @@ struct State {
     first_seen: Option<gst::ClockTime>,
     last_seen: Option<gst::ClockTime>,
     track_id: u64,
+    /// The pose estimator's latest report (an upstream event from downstream).
+    pose_seen: Option<meta::PoseSeen>,
+}
+
+impl State {
+    /// The caps' frame rate, or `FALLBACK_FPS` where they give none (still images, variable).
+    fn fps(&self) -> f64 {
+        let fps = self.info.as_ref().map(|i| i.fps()).filter(|f| f.numer() > 0 && f.denom() > 0);
+        fps.map_or(FALLBACK_FPS, |f| f.numer() as f64 / f.denom() as f64)
+    }
+
+    /// The pose estimator's latest sighting as a cue for the frame at `pts`: only for the
+    /// current athlete, and only while recent.
+    fn pose_cue(&self, pts: Option<gst::ClockTime>) -> Option<PoseCue> {
+        // Kept, not taken: with a queue between us and the pose estimator its reports come in
+        // bursts, and one stays good for a few frames.
+        let seen = self.pose_seen.as_ref()?;
+        let pts = pts?;
+        if seen.tracking_id != self.track_id || seen.pts >= pts {
+            return None;
+        }
+        let frames_ago = ((pts - seen.pts).nseconds() as f64 * self.fps() / 1e9).round() as u64;
+        (1..=MAX_POSE_AGE).contains(&frames_ago).then_some(PoseCue { bbox: seen.rect, frames_ago: frames_ago as u32 })
+    }
 }
 
 #[derive(Default)]
@@ -135,6 +168,14 @@ impl ObjectImpl for AiCoachTrack {
                     .default_value(DEFAULT_VERIFY_INTERVAL)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecDouble::builder("forget-after")
+                    .nick("Forget after")
+                    .blurb("Seconds lost after which the athlete is forgotten and the next one chosen gets a new id (0: never)")
+                    .minimum(0.0)
+                    .maximum(3600.0)
+                    .default_value(DEFAULT_FORGET_AFTER)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message with the athlete's box and state for every frame")
@@ -158,6 +199,7 @@ impl ObjectImpl for AiCoachTrack {
             "redetect-interval" => settings.redetect_interval = value.get().unwrap(),
             "min-similarity" => settings.min_similarity = value.get().unwrap(),
             "verify-interval" => settings.verify_interval = value.get().unwrap(),
+            "forget-after" => settings.forget_after = value.get().unwrap(),
             "post-messages" => settings.post_messages = value.get().unwrap(),
             _ => unimplemented!(),
         }
@@ -172,6 +214,7 @@ impl ObjectImpl for AiCoachTrack {
             "redetect-interval" => settings.redetect_interval.to_value(),
             "min-similarity" => settings.min_similarity.to_value(),
             "verify-interval" => settings.verify_interval.to_value(),
+            "forget-after" => settings.forget_after.to_value(),
             "post-messages" => settings.post_messages.to_value(),
             _ => unimplemented!(),
         }
@@ -207,6 +250,7 @@ impl AiCoachTrack {
             state.first_seen = None;
             state.last_seen = None;
             state.track_id = 0;
+            state.pose_seen = None;
         }
     }
 }
@@ -221,7 +265,7 @@ impl BaseTransformImpl for AiCoachTrack {
             let settings = self.settings.lock().unwrap();
             let select: SelectRule =
                 settings.select.parse().map_err(|e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
-            (select, settings.tracker_config(select))
+            (select, settings.tracker_config(select, FALLBACK_FPS as f32))
         };
         *self.state.lock().unwrap() = Some(State {
             tracker: AthleteTracker::new(config),
@@ -230,6 +274,7 @@ impl BaseTransformImpl for AiCoachTrack {
             first_seen: None,
             last_seen: None,
             track_id: 0,
+            pose_seen: None,
         });
         Ok(())
     }
@@ -265,6 +310,18 @@ impl BaseTransformImpl for AiCoachTrack {
         self.parent_sink_event(event)
     }
 
+    fn src_event(&self, event: gst::Event) -> bool {
+        // The pose estimator's sightings are for us; nothing upstream wants them.
+        if let Some(seen) = meta::read_pose_seen(&event) {
+            gst::trace!(CAT, imp = self, "pose seen at {} on {:?}", seen.pts, seen.rect);
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                state.pose_seen = Some(seen);
+            }
+            return true;
+        }
+        self.parent_src_event(event)
+    }
+
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
@@ -274,12 +331,13 @@ impl BaseTransformImpl for AiCoachTrack {
         })?;
         let post_messages = {
             let settings = self.settings.lock().unwrap();
-            *state.tracker.config_mut() = settings.tracker_config(state.select);
+            *state.tracker.config_mut() = settings.tracker_config(state.select, state.fps() as f32);
             settings.post_messages
         };
         let persons = meta::detector_ran(buf).then(|| meta::persons(buf));
+        let pose = state.pose_cue(buf.pts());
         let output = {
-            frame::with_view(buf, &info, |view| state.tracker.update(view, persons.as_deref())).map_err(|e| {
+            frame::with_view(buf, &info, |view| state.tracker.update(view, persons.as_deref(), pose.as_ref())).map_err(|e| {
                 gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
                 gst::FlowError::Error
             })?

@@ -6,18 +6,30 @@
 //! - **Tracking**: the correlation filter follows the athlete frame to frame; its peak is sharp.
 //! - **Verifying**: the peak went soft (occlusion, blur, a crossing bystander). The tracker
 //!   coasts on its motion model and asks for a detection; a detection with the athlete's
-//!   colours near the prediction confirms the track and re-centres it.
+//!   colours near the prediction confirms the track and re-centres it. So does the pose
+//!   estimator still seeing a body where the athlete should be (a [`PoseCue`]), for a while
+//!   and only while it has seen the athlete on every frame since a detection last confirmed
+//!   them: it sees through flips and back light that defeat the filter and the detector, but
+//!   cannot tell who it sees. Once the pose estimator has been seeing the athlete, its
+//!   seeing nobody makes the tracker unsure however sharp the filter's peak: a filter left at
+//!   the frame's edge after the athlete walked out of it is sure of the background.
 //! - **Lost**: verification failed for `lost_after` frames. The tracker keeps asking for
 //!   detections now and then and recovers the same athlete (same id) when a detection matches
 //!   the athlete's colours again, near where they were last seen at first and anywhere in the
-//!   frame the longer they stay away.
-
-use std::collections::VecDeque;
+//!   frame the longer they stay away. Shortly after the loss, the one stranger near where the
+//!   athlete vanished is taken for them whatever their colours (a flip out of back light into
+//!   sunlight changes every colour): everyone else seen is a known bystander, so it must be
+//!   the athlete. After `forget_after` seconds away the athlete is
+//!   forgotten and the tracker searches afresh: whoever it chooses then gets a new id, since
+//!   after so long a colour match is no proof of identity.
+//!
+//! Nobody the tracker has seen beside the athlete is ever taken for them (see [`Bystanders`]).
 
 use aicoach_engines::image::RgbSource;
 use aicoach_engines::{Point, Rect};
 
 use super::appearance::ColourModel;
+use super::bystanders::Bystanders;
 use super::mosse::{self, Mosse};
 use super::motion::MotionModel;
 use super::patch::grey_patch;
@@ -78,6 +90,10 @@ pub struct TrackerConfig {
     pub min_similarity: f32,
     /// Frames between detections that confirm a confident track (0: only when unsure).
     pub verify_interval: u32,
+    /// Seconds lost after which the athlete is forgotten and a new one chosen (0: never).
+    pub forget_after: f32,
+    /// The video's frame rate, which turns the times above into frames.
+    pub fps: f32,
 }
 
 impl Default for TrackerConfig {
@@ -89,8 +105,17 @@ impl Default for TrackerConfig {
             redetect_interval: 5,
             min_similarity: 0.8,
             verify_interval: 15,
+            forget_after: 3.0,
+            fps: 30.0,
         }
     }
+}
+
+/// The pose estimator's sighting of a body on the athlete's crop, `frames_ago` frames back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoseCue {
+    pub bbox: Rect,
+    pub frames_ago: u32,
 }
 
 /// What the tracker says about one frame.
@@ -122,11 +147,21 @@ const RECOVERY_MARGIN: f32 = 0.05;
 /// anywhere.
 const RECOVERY_GATE: f32 = 1.0;
 const RECOVERY_GROWTH: f32 = 0.05;
+/// For this many seconds after the loss, a lone stranger within the recovery gate is the
+/// athlete; later, strangers may just be people arriving.
+const STRANGER_WINDOW: f32 = 1.0;
+/// A body the pose estimator saw within this many box sizes of where the athlete should be
+/// verifies the track...
+const POSE_GATE: f32 = 0.5;
+/// ...for at most this many frames since a detection last confirmed it: the pose model follows
+/// whoever is in its crop, and a detector that keeps disagreeing is right in the end.
+const POSE_ONLY_LIMIT: u32 = 90;
+/// The filter keeps learning only while its peak is within this many box sizes of where the
+/// tracker puts the athlete.
+const FILTER_AGREEMENT: f32 = 0.1;
 /// While verifying, a detection this many box sizes from where the athlete must be is taken
 /// for a bystander.
 const BYSTANDER_DISTANCE: f32 = 2.0;
-/// How many bystanders' colours are remembered (the most recent ones).
-const MAX_BYSTANDERS: usize = 16;
 
 struct Track {
     bbox: Rect,
@@ -137,6 +172,12 @@ struct Track {
     unconfirmed: u32,
     /// Frames since the athlete was declared lost.
     lost_frames: u32,
+    /// Frames verified by the pose estimator alone since a detection last confirmed the track.
+    pose_only: u32,
+    /// The pose estimator has reported on this athlete (there is one downstream).
+    pose_reporting: bool,
+    /// It has seen them on every frame since a detection last confirmed them.
+    pose_unbroken: bool,
 }
 
 pub struct AthleteTracker {
@@ -146,9 +187,10 @@ pub struct AthleteTracker {
     track_id: u64,
     next_id: u64,
     frames_since_request: u32,
-    /// Colours of people seen in the same frame as the confirmed athlete: whoever they are,
-    /// they are not the athlete, so a lookalike of theirs is not taken for the athlete.
-    bystanders: VecDeque<ColourModel>,
+    /// People seen in the same frame as the athlete: whoever they are, they are not the athlete.
+    bystanders: Bystanders,
+    /// Frames since the stream started, for the bystanders' tracks.
+    frame: u64,
 }
 
 impl AthleteTracker {
@@ -161,7 +203,8 @@ impl AthleteTracker {
             next_id: 1,
             // So the very first frame without detections asks at once.
             frames_since_request: u32::MAX / 2,
-            bystanders: VecDeque::new(),
+            bystanders: Bystanders::default(),
+            frame: 0,
         }
     }
 
@@ -180,15 +223,23 @@ impl AthleteTracker {
         self.track_id = 0;
         self.frames_since_request = u32::MAX / 2;
         self.bystanders.clear();
+        self.frame = 0;
     }
 
     /// Advances one frame. `detections` is `Some` on frames the detector ran on (possibly
-    /// empty: it ran and found nobody), `None` on the others.
-    pub fn update<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> TrackOutput {
+    /// empty: it ran and found nobody), `None` on the others. `pose` is the pose estimator's
+    /// latest sighting on this athlete's crop, if any.
+    pub fn update<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        detections: Option<&[(Rect, f32)]>,
+        pose: Option<&PoseCue>,
+    ) -> TrackOutput {
         self.frames_since_request = self.frames_since_request.saturating_add(1);
+        self.frame += 1;
         let confidence = match self.state {
             TrackState::Searching => self.search(frame, detections),
-            TrackState::Tracking | TrackState::Verifying => self.follow(frame, detections),
+            TrackState::Tracking | TrackState::Verifying => self.follow(frame, detections, pose),
             TrackState::Lost => self.recover(frame, detections),
         };
         // Ask at once when verification starts, then every `redetect_interval` frames; while
@@ -219,7 +270,7 @@ impl AthleteTracker {
         let Some(track) = Track::start(frame, chosen.0) else {
             return 0.0;
         };
-        remember_bystanders(&mut self.bystanders, frame, detections.unwrap_or_default(), &chosen.0);
+        self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&chosen.0), self.frame, |_| true);
         self.track = Some(track);
         self.frames_since_request = 0;
         self.track_id = self.next_id;
@@ -240,7 +291,12 @@ impl AthleteTracker {
         detections.iter().filter(|(r, _)| r.w > 1.0 && r.h > 1.0).copied().max_by(|a, b| key(a).total_cmp(&key(b)))
     }
 
-    fn follow<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
+    fn follow<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        detections: Option<&[(Rect, f32)]>,
+        pose: Option<&PoseCue>,
+    ) -> f32 {
         let config = &self.config;
         let track = self.track.as_mut().expect("tracking states have a track");
         let predicted = track.motion.predict(1);
@@ -248,13 +304,20 @@ impl AthleteTracker {
         let response = track.filter.locate(&grey_patch(frame, predicted.x, predicted.y, side, mosse::SIZE));
         let scale = side / mosse::SIZE as f32;
         let found = Point::new(predicted.x + response.dx * scale, predicted.y + response.dy * scale);
-        let sure = response.psr >= config.verify_psr;
+        if pose.is_some() {
+            track.pose_reporting = true;
+        } else if track.pose_reporting {
+            track.pose_unbroken = false;
+        }
+        let pose_sees_nobody = track.pose_reporting && pose.is_none();
+        let sure = response.psr >= config.verify_psr && !pose_sees_nobody;
 
         let expected = if sure { found } else { predicted };
-        let matched =
-            detections.and_then(|d| track.best_match(frame, d, config, &self.bystanders, expected, GATE, 0.0));
+        let candidates = Candidates { bystanders: &self.bystanders, frame: self.frame, recovering: false };
+        let eligible = detections.map(|d| track.eligible(frame, d, &candidates, expected, GATE)).unwrap_or_default();
+        let matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
         if let Some(det) = matched {
-            remember_bystanders(&mut self.bystanders, frame, detections.unwrap_or_default(), &det);
+            self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&det), self.frame, |_| true);
             // A detection with the athlete's colours where we expect them: confirmed. The
             // detector's box is the better size estimate; the filter restarts on it.
             let centre = det.center();
@@ -265,28 +328,51 @@ impl AthleteTracker {
                 track.colour.blend(&seen, COLOUR_RATE);
             }
             track.unconfirmed = 0;
+            track.pose_only = 0;
+            track.pose_unbroken = true;
             self.state = TrackState::Tracking;
             self.frames_since_request = 0;
             return response.psr.min(20.0) / 20.0 * 0.5 + 0.5;
         }
 
-        // No confirming detection this frame. Follow the filter where it is sure, else coast on
-        // the motion model; only a sure filter in the Tracking state keeps learning, so a filter
-        // that slid onto the background does not teach itself the background.
-        let position = if sure { found } else { track.motion.predict(1) };
+        // No confirming detection this frame. Where the filter is sure and the pose estimator
+        // saw a body on the last frame too, follow whichever keeps to the athlete's motion: a
+        // filter sticks to a lamp post the athlete walks behind, and the landmark model may
+        // hop to the person standing next to them. Else the filter where it is sure, else a
+        // sighting of the body, else coast on the motion model.
+        let seen = pose
+            .filter(|_| track.pose_unbroken && track.pose_only < POSE_ONLY_LIMIT)
+            .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
+        let position = match seen {
+            Some((body, 1)) if sure && body.distance(predicted) < found.distance(predicted) => body,
+            _ if sure => found,
+            Some((body, _)) => body,
+            None => predicted,
+        };
+        let size = track.bbox.w.max(track.bbox.h);
+        // Only a sure filter at the place the tracker settles on, in the Tracking state, keeps
+        // learning, so a filter that slid onto the background does not teach itself it.
+        let filter_agrees = sure && position.distance(found) <= FILTER_AGREEMENT * size;
         track.motion.update(position, 1);
         track.move_to(position);
         let refuted = detections.is_some();
         // People far from where the athlete must be are someone else, even unconfirmed.
         if let Some(d) = detections {
-            let size = track.bbox.w.max(track.bbox.h);
-            let far: Vec<(Rect, f32)> =
-                d.iter().filter(|(r, _)| r.center().distance(expected) > BYSTANDER_DISTANCE * size).copied().collect();
-            remember_bystanders(&mut self.bystanders, frame, &far, &track.bbox);
+            let far = |r: &Rect| r.center().distance(expected) > BYSTANDER_DISTANCE * size;
+            self.bystanders.observe(frame, d, Some(&track.bbox), self.frame, far);
         }
-        if sure && !refuted && self.state == TrackState::Tracking {
+        if filter_agrees && !refuted && self.state == TrackState::Tracking {
             track.filter.update(&grey_patch(frame, found.x, found.y, side, mosse::SIZE), FILTER_RATE);
             return response.psr.min(20.0) / 20.0;
+        }
+        if seen.is_some() {
+            // Verified by the pose estimator. The filter lost its peak or found it elsewhere:
+            // it starts again on how the athlete looks now, where they are.
+            track.restart_filter(frame);
+            track.unconfirmed = 0;
+            track.pose_only += 1;
+            self.state = TrackState::Tracking;
+            return 0.5;
         }
         // Unsure, or the detector looked and saw no athlete here: verify.
         if self.state == TrackState::Tracking {
@@ -304,16 +390,40 @@ impl AthleteTracker {
         let config = &self.config;
         let track = self.track.as_mut().expect("lost state keeps the last track");
         track.lost_frames += 1;
+        let lost_for = track.lost_frames as f32 / config.fps.max(1.0);
+        if config.forget_after > 0.0 && lost_for > config.forget_after {
+            // Away too long to be recognised with confidence: choose afresh, under a new id.
+            self.track = None;
+            self.track_id = 0;
+            self.state = TrackState::Searching;
+            self.frames_since_request = u32::MAX / 2;
+            return 0.0;
+        }
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
         let last_seen = track.bbox.center();
-        let Some(det) = detections
-            .and_then(|d| track.best_match(frame, d, config, &self.bystanders, last_seen, gate, RECOVERY_MARGIN))
-        else {
+        let candidates = Candidates { bystanders: &self.bystanders, frame: self.frame, recovering: true };
+        let eligible = detections.map(|d| track.eligible(frame, d, &candidates, last_seen, gate)).unwrap_or_default();
+        let by_colour = best_by_colour(&eligible, config.min_similarity + RECOVERY_MARGIN);
+        let lone_stranger = match eligible.as_slice() {
+            [only] if lost_for <= STRANGER_WINDOW => Some(only),
+            _ => None,
+        };
+        let recovered = by_colour.or(lone_stranger).map(|c| (c.rect, c.similarity));
+        if let Some(d) = detections {
+            // Bystanders keep being followed; strangers join them only beside the recovered
+            // athlete (while the athlete is away, a stranger may be the athlete come back).
+            let beside = recovered.is_some();
+            self.bystanders.observe(frame, d, recovered.as_ref().map(|r| &r.0), self.frame, |_| beside);
+        }
+        let Some((det, similarity)) = recovered else {
             return 0.0;
         };
         if let Some(mut restarted) = Track::start(frame, det) {
-            // Same athlete, same id; their learnt colours are kept, not the new sample's alone.
-            restarted.colour = track.colour.clone();
+            // Same athlete, same id; their learnt colours are kept, not the new sample's alone,
+            // unless they were recognised by elimination: then they look different now.
+            if similarity >= config.min_similarity {
+                restarted.colour = track.colour.clone();
+            }
             *track = restarted;
             self.frames_since_request = 0;
             self.state = TrackState::Tracking;
@@ -329,7 +439,27 @@ impl Track {
         let c = bbox.center();
         let side = WINDOW_SCALE * bbox.w.max(bbox.h);
         let filter = Mosse::new(&grey_patch(frame, c.x, c.y, side, mosse::SIZE));
-        Some(Track { bbox, filter, motion: MotionModel::new(c), colour, unconfirmed: 0, lost_frames: 0 })
+        Some(Track {
+            bbox,
+            filter,
+            motion: MotionModel::new(c),
+            colour,
+            unconfirmed: 0,
+            lost_frames: 0,
+            pose_only: 0,
+            pose_reporting: false,
+            pose_unbroken: true,
+        })
+    }
+
+    /// Where the body in `cue` is now, when it is where the athlete should be (near one of
+    /// `expected`).
+    fn pose_agrees(&self, cue: &PoseCue, expected: &[Point]) -> Option<Point> {
+        let seen = cue.bbox.center();
+        let n = cue.frames_ago as f32;
+        let now = Point::new(seen.x + self.motion.velocity.x * n, seen.y + self.motion.velocity.y * n);
+        let size = self.bbox.w.max(self.bbox.h).max(1.0);
+        expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size).then_some(now)
     }
 
     fn window_side(&self) -> f32 {
@@ -345,56 +475,66 @@ impl Track {
         self.filter = Mosse::new(&grey_patch(frame, c.x, c.y, self.window_side(), mosse::SIZE));
     }
 
-    /// The detection most like the athlete: colours at least `min_similarity + margin` alike,
-    /// more like the athlete than like any remembered bystander, and centre within `gate` box
-    /// sizes of `near`. Ranked by colour, then closeness.
-    #[allow(clippy::too_many_arguments)]
-    fn best_match<S: RgbSource + ?Sized>(
+    /// The detections that may be the athlete: centre within `gate` box sizes of `near`, not
+    /// where a bystander's track says that bystander is, and, when recovering, more like the
+    /// athlete than like any absent bystander (where the athlete should be, a lookalike is the
+    /// athlete: in a crowd in dark coats everyone looks like someone).
+    fn eligible<S: RgbSource + ?Sized>(
         &self,
         frame: &S,
         detections: &[(Rect, f32)],
-        config: &TrackerConfig,
-        bystanders: &VecDeque<ColourModel>,
+        candidates: &Candidates,
         near: Point,
         gate: f32,
-        margin: f32,
-    ) -> Option<Rect> {
+    ) -> Vec<Candidate> {
         let size = self.bbox.w.max(self.bbox.h).max(1.0);
         detections
             .iter()
             .filter_map(|(r, _)| {
                 let distance = r.center().distance(near) / size;
-                if distance > gate {
+                if distance > gate || candidates.bystander_there(r, distance) {
                     return None;
                 }
                 let colours = ColourModel::from_frame(frame, r)?;
                 let similarity = colours.similarity(&self.colour);
-                let like_a_bystander = bystanders.iter().any(|b| colours.similarity(b) >= similarity);
-                (similarity >= config.min_similarity + margin && !like_a_bystander)
-                    .then_some((*r, similarity - 0.2 * distance))
+                let lookalike = candidates.recovering
+                    && candidates.bystanders.lookalike(&colours, similarity, detections, candidates.frame);
+                (!lookalike).then_some(Candidate { rect: *r, distance, similarity })
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(r, _)| r)
+            .collect()
     }
 }
 
-/// Remembers the colours of every detection that is clearly not `athlete` (no overlap).
-fn remember_bystanders<S: RgbSource + ?Sized>(
-    bystanders: &mut VecDeque<ColourModel>,
-    frame: &S,
-    detections: &[(Rect, f32)],
-    athlete: &Rect,
-) {
-    for (r, _) in detections {
-        if r.iou(athlete) > 0.0 {
-            continue;
-        }
-        if let Some(colours) = ColourModel::from_frame(frame, r) {
-            if bystanders.len() == MAX_BYSTANDERS {
-                bystanders.pop_front();
-            }
-            bystanders.push_back(colours);
-        }
+/// A detection that may be the athlete.
+struct Candidate {
+    rect: Rect,
+    /// From where the athlete should be, in box sizes.
+    distance: f32,
+    /// Colour likeness to the athlete, 0..1.
+    similarity: f32,
+}
+
+/// The candidate with the athlete's colours (at least `min_similarity` alike), ranked by
+/// colour, then closeness.
+fn best_by_colour(eligible: &[Candidate], min_similarity: f32) -> Option<&Candidate> {
+    let score = |c: &&Candidate| c.similarity - 0.2 * c.distance;
+    eligible.iter().filter(|c| c.similarity >= min_similarity).max_by(|a, b| score(a).total_cmp(&score(b)))
+}
+
+/// What rules detections out as the athlete besides their colours.
+struct Candidates<'a> {
+    bystanders: &'a Bystanders,
+    frame: u64,
+    /// The athlete was lost: any detection a bystander's track claims is that bystander. While
+    /// following, the athlete's own prediction competes: the nearer claim wins.
+    recovering: bool,
+}
+
+impl Candidates<'_> {
+    /// Whether a bystander's track claims `r`, `athlete_distance` athlete box sizes from where
+    /// the athlete should be.
+    fn bystander_there(&self, r: &Rect, athlete_distance: f32) -> bool {
+        self.bystanders.claim(r, self.frame).is_some_and(|d| self.recovering || d < athlete_distance)
     }
 }
 
@@ -437,7 +577,7 @@ mod tests {
         let data = frame(people);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let dets: Vec<(Rect, f32)> = people.iter().map(|(r, _)| (*r, 0.9)).collect();
-        tracker.update(&view, detect.then_some(dets.as_slice()))
+        tracker.update(&view, detect.then_some(dets.as_slice()), None)
     }
 
     fn athlete_at(x: f32) -> Rect {
@@ -502,6 +642,93 @@ mod tests {
             assert!(!on_twin, "frame {i}: took the twin for the athlete: {out:?}");
         }
         assert_eq!(t.state(), TrackState::Lost);
+    }
+
+    #[test]
+    fn a_bystander_who_comes_to_look_like_the_athlete_is_not_taken_for_them() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        // A walker in blue heads towards the athlete, 2 px a frame.
+        let walker = |i: u32, colour| (Rect { x: 20.0 + 2.0 * i as f32, y: 80.0, w: 30.0, h: 80.0 }, colour);
+        for i in 0..5 {
+            run(&mut t, &[(athlete_at(140.0), RED), walker(i, BLUE)], true);
+        }
+        // The athlete leaves, and the walker steps into light that makes them look red-orange:
+        // colours alone would take them for the athlete, near where the athlete was last seen.
+        let orange = [220, 70, 40];
+        for i in 5..60 {
+            let out = run(&mut t, &[walker(i, orange)], true);
+            let near = |b: Rect| b.center().distance(walker(i, orange).0.center()) < 20.0;
+            let on_walker = out.state != TrackState::Lost && out.bbox.is_some_and(near);
+            assert!(!on_walker, "frame {i}: took the walker for the athlete: {out:?}");
+        }
+        // The athlete comes back, away from the walker: recovered.
+        let out = run(&mut t, &[(athlete_at(250.0), RED), walker(60, orange)], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
+    }
+
+    #[test]
+    fn an_athlete_away_too_long_is_forgotten_and_the_next_one_gets_a_new_id() {
+        // 10 frames at 10 fps.
+        let config = TrackerConfig { lost_after: 3, forget_after: 1.0, fps: 10.0, ..TrackerConfig::default() };
+        let mut t = AthleteTracker::new(config);
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED)], true);
+        }
+        let states: Vec<TrackState> = (0..20).map(|_| run(&mut t, &[], true).state).collect();
+        assert!(states.contains(&TrackState::Lost), "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Searching, "{states:?}");
+        let out = run(&mut t, &[(athlete_at(140.0), RED)], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 2));
+    }
+
+    #[test]
+    fn the_pose_estimator_verifies_an_athlete_the_filter_and_detector_miss_for_a_while() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED)], true);
+        }
+        // The athlete turns into something neither the filter nor the detector recognises
+        // (here: vanishes from the picture), but the pose estimator still sees a body there.
+        let body = PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        let data = frame(&[]);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let mut states = Vec::new();
+        for _ in 0..POSE_ONLY_LIMIT + 20 {
+            states.push(t.update(&view, Some(&[]), Some(&body)).state);
+        }
+        let verified = states.iter().take_while(|s| **s == TrackState::Tracking).count();
+        assert_eq!(verified as u32, POSE_ONLY_LIMIT, "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "the detector is right in the end");
+
+        // A body the pose estimator saw far from the athlete verifies nothing.
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        run(&mut t, &[(athlete_at(140.0), RED)], true);
+        let elsewhere = PoseCue { bbox: Rect { x: 240.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        let states: Vec<TrackState> = (0..10).map(|_| t.update(&view, Some(&[]), Some(&elsewhere)).state).collect();
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn once_the_pose_estimator_loses_the_athlete_a_body_it_finds_again_verifies_nothing() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        let body = PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        let people = [(athlete_at(140.0), RED)];
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        t.update(&view, Some(&[(athlete_at(140.0), 0.9)]), None);
+        for _ in 0..5 {
+            assert_eq!(t.update(&view, None, Some(&body)).state, TrackState::Tracking);
+        }
+        // The pose estimator sees nobody: however sure the filter is of what it sees (here the
+        // athlete has not moved), the tracker is not.
+        assert_eq!(t.update(&view, None, None).state, TrackState::Verifying);
+        // A body again where the athlete was: someone walking in, for all the pose estimator
+        // knows. Only a detection with the athlete's colours confirms them now.
+        let empty = frame(&[]);
+        let gone = PackedView::rgb(&empty, W, H).unwrap();
+        let states: Vec<TrackState> = (0..6).map(|_| t.update(&gone, Some(&[]), Some(&body)).state).collect();
+        assert!(!states.contains(&TrackState::Tracking), "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
     }
 
     #[test]

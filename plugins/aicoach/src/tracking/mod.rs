@@ -6,8 +6,9 @@
 
 pub mod appearance;
 pub mod athlete;
+pub mod bystanders;
 pub mod mosse;
 pub mod motion;
 pub mod patch;
 
-pub use athlete::{AthleteTracker, SelectRule, TrackOutput, TrackState, TrackerConfig};
+pub use athlete::{AthleteTracker, PoseCue, SelectRule, TrackOutput, TrackState, TrackerConfig};

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Custom upstream events: how a downstream element tells an upstream one what it learnt.
+//!
+//! - `aicoach/redetect` (`reason`: the tracker's state): the tracker needs the detector to run
+//!   on the next frame.
+//! - `aicoach/pose-seen` (`pts`, `tracking_id`, `x`, `y`, `w`, `h`, `score`): the pose estimator
+//!   found the athlete's body in this box on the frame at `pts`, with the landmark model's
+//!   person score. The tracker uses it to verify its track when its own filter is unsure.
+
+use aicoach_engines::Rect;
+
+pub const REDETECT_EVENT: &str = "aicoach/redetect";
+pub const POSE_SEEN_EVENT: &str = "aicoach/pose-seen";
+
+/// The event a tracker sends upstream when it needs the detector to run on the next frame.
+pub fn redetect_event(reason: &str) -> gst::Event {
+    gst::event::CustomUpstream::new(gst::Structure::builder(REDETECT_EVENT).field("reason", reason).build())
+}
+
+pub fn is_redetect_event(event: &gst::EventRef) -> bool {
+    named(event, REDETECT_EVENT).is_some()
+}
+
+/// Where the pose estimator saw the athlete's body on one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoseSeen {
+    pub pts: gst::ClockTime,
+    pub tracking_id: u64,
+    /// The keypoints' bounding box, in frame pixels.
+    pub rect: Rect,
+    pub score: f32,
+}
+
+pub fn pose_seen_event(seen: &PoseSeen) -> gst::Event {
+    let r = &seen.rect;
+    gst::event::CustomUpstream::new(
+        gst::Structure::builder(POSE_SEEN_EVENT)
+            .field("pts", seen.pts)
+            .field("tracking_id", seen.tracking_id)
+            .field("x", r.x as f64)
+            .field("y", r.y as f64)
+            .field("w", r.w as f64)
+            .field("h", r.h as f64)
+            .field("score", seen.score as f64)
+            .build(),
+    )
+}
+
+/// The report in a `aicoach/pose-seen` event; `None` for any other event or a malformed one.
+pub fn read_pose_seen(event: &gst::EventRef) -> Option<PoseSeen> {
+    let s = named(event, POSE_SEEN_EVENT)?;
+    let f = |name: &str| s.get::<f64>(name).ok().map(|v| v as f32);
+    Some(PoseSeen {
+        pts: s.get("pts").ok()?,
+        tracking_id: s.get("tracking_id").ok()?,
+        rect: Rect { x: f("x")?, y: f("y")?, w: f("w")?, h: f("h")? },
+        score: f("score")?,
+    })
+}
+
+fn named<'a>(event: &'a gst::EventRef, name: &str) -> Option<&'a gst::StructureRef> {
+    (event.type_() == gst::EventType::CustomUpstream).then(|| event.structure()).flatten().filter(|s| s.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redetect_event_is_recognised() {
+        gst::init().unwrap();
+        assert!(is_redetect_event(&redetect_event("lost")));
+        let other = gst::event::CustomUpstream::new(gst::Structure::new_empty("something/else"));
+        assert!(!is_redetect_event(&other));
+        assert_eq!(read_pose_seen(&other), None);
+    }
+
+    #[test]
+    fn pose_seen_round_trips() {
+        gst::init().unwrap();
+        let seen = PoseSeen {
+            pts: gst::ClockTime::from_mseconds(400),
+            tracking_id: 3,
+            rect: Rect { x: 10.5, y: 20.0, w: 30.0, h: 80.0 },
+            score: 0.875,
+        };
+        let event = pose_seen_event(&seen);
+        assert_eq!(read_pose_seen(&event), Some(seen));
+        assert!(!is_redetect_event(&event));
+    }
+}
