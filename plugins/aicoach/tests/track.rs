@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 //! aicoachdetect ! aicoachtrack on real media from Debian's opencv-doc: the photo `messi5.jpg`
-//! (one athlete; frames painted over to make him leave and return) and the pedestrian video
-//! `vtest.avi`.
+//! (one athlete; frames painted over to make him leave and return, pose reports sent as
+//! aicoachpose sends them) and the pedestrian video `vtest.avi`; and, with aicoachpose after
+//! the tracker, on the shared development videos (two dancers in a crowd, a back-lit flip).
 
 use gst::prelude::*;
 use gstaicoach::meta;
@@ -263,4 +264,41 @@ fn the_jumper_is_followed_through_his_back_lit_flip_and_the_walker_is_never_take
     pipeline.set_state(gst::State::Null).unwrap();
     assert_eq!(frames, 230);
     assert!(tracked >= 190, "tracked on {tracked} of {frames} frames");
+}
+
+/// States over 20 frames on which the athlete is painted out, the pose estimator reporting his
+/// body where it was (as it does through back light the detector cannot see through) or not.
+fn states_while_only_the_pose_estimator_sees_him(pose_reports: bool) -> Vec<String> {
+    let (_, photo, mut h) = tracking_the_photo();
+    let (mut rect, _, _) = meta::athlete(&h.push_and_pull(frame(&photo, true, 1)).unwrap()).unwrap();
+    let mut states = Vec::new();
+    for i in 2..22u64 {
+        if pose_reports {
+            let seen = meta::PoseSeen {
+                pts: gst::ClockTime::from_mseconds(40 * (i - 1)),
+                tracking_id: 1,
+                rect,
+                score: 0.9,
+            };
+            assert!(h.push_upstream_event(meta::pose_seen_event(&seen)));
+        }
+        let out = h.push_and_pull(frame(&photo, false, i)).unwrap();
+        let (r, _, state) = meta::athlete(&out).unwrap();
+        rect = r;
+        states.push(state);
+    }
+    // The tracker keeps the reports: none reaches the detector or the source.
+    while let Some(event) = h.try_pull_upstream_event() {
+        assert!(meta::read_pose_seen(&event).is_none(), "{event:?} went upstream");
+    }
+    states
+}
+
+#[test]
+fn pose_reports_verify_the_track_while_the_detector_sees_nobody() {
+    init();
+    let with_reports = states_while_only_the_pose_estimator_sees_him(true);
+    assert!(with_reports.iter().all(|s| s == "tracking"), "{with_reports:?}");
+    let without = states_while_only_the_pose_estimator_sees_him(false);
+    assert_eq!(without.last().map(String::as_str), Some("lost"), "{without:?}");
 }
