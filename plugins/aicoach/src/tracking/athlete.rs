@@ -153,9 +153,9 @@ const STRANGER_WINDOW: f32 = 1.0;
 /// A body the pose estimator saw within this many box sizes of where the athlete should be
 /// verifies the track...
 const POSE_GATE: f32 = 0.5;
-/// ...for at most this many frames since a detection last confirmed it: the pose model follows
+/// ...for at most this many seconds since a detection last confirmed it: the pose model follows
 /// whoever is in its crop, and a detector that keeps disagreeing is right in the end.
-const POSE_ONLY_LIMIT: u32 = 90;
+const POSE_ONLY_SECONDS: f32 = 3.0;
 /// The filter keeps learning only while its peak is within this many box sizes of where the
 /// tracker puts the athlete.
 const FILTER_AGREEMENT: f32 = 0.1;
@@ -172,7 +172,7 @@ struct Track {
     unconfirmed: u32,
     /// Frames since the athlete was declared lost.
     lost_frames: u32,
-    /// Frames verified by the pose estimator alone since a detection last confirmed the track.
+    /// Frames since a detection last confirmed the track.
     pose_only: u32,
     /// The pose estimator has reported on this athlete (there is one downstream).
     pose_reporting: bool,
@@ -335,13 +335,23 @@ impl AthleteTracker {
             return response.psr.min(20.0) / 20.0 * 0.5 + 0.5;
         }
 
-        // No confirming detection this frame. Where the filter is sure and the pose estimator
+        // No confirming detection this frame. A detector run that finds someone else where the
+        // athlete should be (other colours, or a bystander) says the body the pose estimator
+        // sees there may be theirs: it verifies nothing until a detection confirms the athlete.
+        track.pose_only += 1;
+        if let Some(d) = detections {
+            let size = track.bbox.w.max(track.bbox.h);
+            if d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size) {
+                track.pose_unbroken = false;
+            }
+        }
+        // Where the filter is sure and the pose estimator
         // saw a body on the last frame too, follow whichever keeps to the athlete's motion: a
         // filter sticks to a lamp post the athlete walks behind, and the landmark model may
         // hop to the person standing next to them. Else the filter where it is sure, else a
         // sighting of the body, else coast on the motion model.
         let seen = pose
-            .filter(|_| track.pose_unbroken && track.pose_only < POSE_ONLY_LIMIT)
+            .filter(|_| track.pose_unbroken && track.pose_only as f32 <= POSE_ONLY_SECONDS * config.fps)
             .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
         let position = match seen {
             Some((body, 1)) if sure && body.distance(predicted) < found.distance(predicted) => body,
@@ -370,7 +380,6 @@ impl AthleteTracker {
             // it starts again on how the athlete looks now, where they are.
             track.restart_filter(frame);
             track.unconfirmed = 0;
-            track.pose_only += 1;
             self.state = TrackState::Tracking;
             return 0.5;
         }
@@ -693,11 +702,12 @@ mod tests {
         let data = frame(&[]);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let mut states = Vec::new();
-        for _ in 0..POSE_ONLY_LIMIT + 20 {
+        let limit = (POSE_ONLY_SECONDS * TrackerConfig::default().fps) as usize;
+        for _ in 0..limit + 20 {
             states.push(t.update(&view, Some(&[]), Some(&body)).state);
         }
         let verified = states.iter().take_while(|s| **s == TrackState::Tracking).count();
-        assert_eq!(verified as u32, POSE_ONLY_LIMIT, "{states:?}");
+        assert_eq!(verified, limit, "{states:?}");
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "the detector is right in the end");
 
         // A body the pose estimator saw far from the athlete verifies nothing.
@@ -705,6 +715,25 @@ mod tests {
         run(&mut t, &[(athlete_at(140.0), RED)], true);
         let elsewhere = PoseCue { bbox: Rect { x: 240.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
         let states: Vec<TrackState> = (0..10).map(|_| t.update(&view, Some(&[]), Some(&elsewhere)).state).collect();
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn someone_else_detected_where_the_athlete_should_be_stops_the_pose_estimator_verifying() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED)], true);
+        }
+        // A blue-clad person now stands where the athlete was, and the pose estimator sees a
+        // body there: theirs, for all it knows.
+        let body = PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        let people = [(athlete_at(140.0), BLUE)];
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let other = [(athlete_at(140.0), 0.9)];
+        let mut states = vec![t.update(&view, Some(&other), Some(&body)).state];
+        states.extend((0..6).map(|_| t.update(&view, None, Some(&body)).state));
+        assert_eq!(states[0], TrackState::Verifying, "{states:?}");
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
     }
 
