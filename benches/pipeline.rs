@@ -212,7 +212,8 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
         .map_err(|e| e.to_string())?
         .downcast::<gst::Pipeline>()
         .map_err(|_| "not a pipeline".to_string())?;
-    let clocks: Vec<_> = TIMED.iter().map(|name| time_element(&pipeline.by_name(name).expect("named element"))).collect();
+    let clocks: Vec<_> =
+        TIMED.iter().map(|name| time_element(&pipeline.by_name(name).expect("named element"))).collect();
     let frames = Arc::new(Mutex::new(0u64));
     let counted = frames.clone();
     let overlay_src = pipeline.by_name("aicoachoverlay").unwrap().static_pad("src").unwrap();
@@ -225,7 +226,10 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
     // starts after that, as a player's would (and as the peer's loop does).
     let bus = pipeline.bus().unwrap();
     let prerolled = |pipeline: &gst::Pipeline| -> Result<(), String> {
-        match bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::AsyncDone, gst::MessageType::Error]) {
+        match bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(120),
+            &[gst::MessageType::AsyncDone, gst::MessageType::Error],
+        ) {
             Some(msg) => match msg.view() {
                 gst::MessageView::Error(err) => Err(format!("{}: {}", err.error(), err.debug().unwrap_or_default())),
                 _ => Ok(()),
@@ -346,11 +350,21 @@ fn main() {
             eprintln!(
                 "{} {} {} {}: {} frames in {} s = {} fps; detect {} / track {} / pose {} / classify {} / overlay {} ms mean; \
                  cpu {} %, peak {} MiB, rss slope {} MiB/min",
-                result["video"], result["model"], result["output"], if options.split { "split" } else { "one thread" },
-                result["frames"], result["seconds"], result["fps"],
-                e["aicoachdetect"]["mean_ms"], e["aicoachtrack"]["mean_ms"], e["aicoachpose"]["mean_ms"],
-                e["aicoachclassify"]["mean_ms"], e["aicoachoverlay"]["mean_ms"],
-                result["cpu_percent"], result["peak_rss_mib"], result["rss_slope_mib_per_min"]
+                result["video"],
+                result["model"],
+                result["output"],
+                if options.split { "split" } else { "one thread" },
+                result["frames"],
+                result["seconds"],
+                result["fps"],
+                e["aicoachdetect"]["mean_ms"],
+                e["aicoachtrack"]["mean_ms"],
+                e["aicoachpose"]["mean_ms"],
+                e["aicoachclassify"]["mean_ms"],
+                e["aicoachoverlay"]["mean_ms"],
+                result["cpu_percent"],
+                result["peak_rss_mib"],
+                result["rss_slope_mib_per_min"]
             );
             println!("{result}");
         }

@@ -33,7 +33,8 @@ fn preprocessing(c: &mut Criterion) {
     });
     // The same crop from I420, what decoders hand the elements.
     let (y, uv) = (vec![120u8; (W * H) as usize], vec![128u8; (W * H / 4) as usize]);
-    let yuv = YuvView::new(YuvLayout::I420, [&y, &uv, &uv], [W as usize, W as usize / 2, W as usize / 2], W, H).unwrap();
+    let yuv =
+        YuvView::new(YuvLayout::I420, [&y, &uv, &uv], [W as usize, W as usize / 2, W as usize / 2], W, H).unwrap();
     let frame_view = FrameView::Yuv(yuv);
     g.bench_function("landmark-256-rotated-i420", |b| {
         b.iter(|| crop_to_tensor(&frame_view, black_box(&roi), 256, Layout::Nhwc, &Normalization::UNIT))

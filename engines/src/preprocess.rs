@@ -196,7 +196,8 @@ mod tests {
         let y: Vec<u8> = (0..w * h).map(|i| ((i * 37 + i / w * 13) % 256) as u8).collect();
         let u: Vec<u8> = (0..w * h / 4).map(|i| (118 + (i * 3) % 20) as u8).collect();
         let v: Vec<u8> = (0..w * h / 4).map(|i| (118 + (i * 5) % 20) as u8).collect();
-        let yuv = YuvView::new(YuvLayout::I420, [&y, &u, &v], [w as usize, w as usize / 2, w as usize / 2], w, h).unwrap();
+        let yuv =
+            YuvView::new(YuvLayout::I420, [&y, &u, &v], [w as usize, w as usize / 2, w as usize / 2], w, h).unwrap();
         let rgb: Vec<u8> = (0..h)
             .flat_map(|py| (0..w).map(move |px| (px, py)))
             .flat_map(|(px, py)| yuv.rgb(px, py).map(|c| c.round() as u8))

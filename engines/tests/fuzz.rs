@@ -87,7 +87,8 @@ fn outputs_full_of_nan_or_infinity_decode_to_nothing_or_valid_detections() {
     for v in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, 0.9] {
         let scores: Vec<Vec<f32>> =
             nanodet::STRIDES.iter().map(|&s| vec![v; nanodet::cells(s) * nanodet::NUM_CLASSES]).collect();
-        let boxes: Vec<Vec<f32>> = nanodet::STRIDES.iter().map(|&s| vec![v; nanodet::cells(s) * nanodet::REG_VALUES]).collect();
+        let boxes: Vec<Vec<f32>> =
+            nanodet::STRIDES.iter().map(|&s| vec![v; nanodet::cells(s) * nanodet::REG_VALUES]).collect();
         let levels: Vec<nanodet::Level> = nanodet::STRIDES
             .iter()
             .enumerate()

@@ -41,7 +41,11 @@ fn mangled(text: &'static str) -> impl Strategy<Value = Vec<u8>> {
             if bytes.is_empty() {
                 break;
             }
-            if remove { bytes.remove(at); } else { bytes[at] = byte; }
+            if remove {
+                bytes.remove(at);
+            } else {
+                bytes[at] = byte;
+            }
         }
         bytes.truncate(cut);
         bytes
@@ -108,7 +112,19 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
             prop::collection::btree_map(
-                prop::sample::select(vec!["time", "start", "end", "error", "segments", "angles", "errors", "frames", "suggestion", "keypoints", "athlete"]),
+                prop::sample::select(vec![
+                    "time",
+                    "start",
+                    "end",
+                    "error",
+                    "segments",
+                    "angles",
+                    "errors",
+                    "frames",
+                    "suggestion",
+                    "keypoints",
+                    "athlete"
+                ]),
                 inner,
                 0..5
             )

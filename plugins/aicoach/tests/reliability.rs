@@ -282,7 +282,10 @@ fn tiny_huge_and_odd_sized_frames_in_every_layout() {
 
 /// The photo scaled to `width`x`height`, RGB, as one sample with caps at `fps`.
 fn photo_sample(width: u32, height: u32, fps: i32) -> gst::Sample {
-    first_sample(&format!("{} ! video/x-raw,framerate={fps}/1 ! appsink name=sink", photo_source("RGB", width, height, 1)))
+    first_sample(&format!(
+        "{} ! video/x-raw,framerate={fps}/1 ! appsink name=sink",
+        photo_source("RGB", width, height, 1)
+    ))
 }
 
 /// An appsrc in front of the chain, fed `samples` (each with its caps) and then EOS.

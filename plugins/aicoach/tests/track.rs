@@ -274,12 +274,8 @@ fn states_while_only_the_pose_estimator_sees_him(pose_reports: bool) -> Vec<Stri
     let mut states = Vec::new();
     for i in 2..22u64 {
         if pose_reports {
-            let seen = meta::PoseSeen {
-                pts: gst::ClockTime::from_mseconds(40 * (i - 1)),
-                tracking_id: 1,
-                rect,
-                score: 0.9,
-            };
+            let seen =
+                meta::PoseSeen { pts: gst::ClockTime::from_mseconds(40 * (i - 1)), tracking_id: 1, rect, score: 0.9 };
             assert!(h.push_upstream_event(meta::pose_seen_event(&seen)));
         }
         let out = h.push_and_pull(frame(&photo, false, i)).unwrap();

@@ -31,7 +31,12 @@ fn run(args: &[String]) -> Result<(), String> {
     }
     let (Some(report), Some(video), Some(out)) = (report, video, out) else { return Err(USAGE.into()) };
     let title = title.unwrap_or_else(|| video.clone());
-    let input = PageInput { report: Path::new(&report), video: &video, frames: frames.as_deref().map(Path::new), title: &title };
+    let input = PageInput {
+        report: Path::new(&report),
+        video: &video,
+        frames: frames.as_deref().map(Path::new),
+        title: &title,
+    };
     let page = page::write(&input, Path::new(&out))?;
     for note in &page.notes {
         eprintln!("aicoach-page: {note}");

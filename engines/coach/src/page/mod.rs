@@ -317,13 +317,18 @@ mod tests {
         let view = report(true);
         let input = PageInput { report: Path::new("r.jsonl"), video: "annotated.mp4", frames: None, title: "jump <1>" };
         let page = build(&input, &view);
-        for part in [r#"id="video""#, r#"id="timeline""#, r#"class="thumbnail""#, r#"class="plot""#, r#"class="compare""#] {
+        for part in
+            [r#"id="video""#, r#"id="timeline""#, r#"class="thumbnail""#, r#"class="plot""#, r#"class="compare""#]
+        {
             assert!(page.html.contains(part), "{part} is missing");
         }
         assert!(page.html.contains("jump &lt;1&gt;"));
         assert!(page.html.contains("form <b>83 %</b>"));
         assert!(!page.html.contains("no-athlete"));
-        assert_eq!(page.exemplars, vec![ExemplarCopy { source: "/clips/good jump.mp4".into(), dest: "exemplars/0-good-jump.mp4".into() }]);
+        assert_eq!(
+            page.exemplars,
+            vec![ExemplarCopy { source: "/clips/good jump.mp4".into(), dest: "exemplars/0-good-jump.mp4".into() }]
+        );
         assert!(page.notes.is_empty(), "{:?}", page.notes);
         assert!(page.html.contains(r#"class="threshold-on""#), "the profile's knee rule is drawn");
     }

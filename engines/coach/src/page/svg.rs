@@ -56,7 +56,12 @@ pub fn timeline(view: &ReportView) -> String {
     label(&mut svg, 0, "Athlete");
     for (a, b) in runs(view, |i| view.frames[i].has_pose) {
         let (x0, x1) = (x_of(a, duration), x_of(b, duration));
-        let _ = write!(svg, r#"<rect class="pose-run" x="{x0:.1}" y="4" width="{:.1}" height="{}"/>"#, (x1 - x0).max(1.0), ROW - 8.0);
+        let _ = write!(
+            svg,
+            r#"<rect class="pose-run" x="{x0:.1}" y="4" width="{:.1}" height="{}"/>"#,
+            (x1 - x0).max(1.0),
+            ROW - 8.0
+        );
     }
     for attempt in &view.attempts {
         let x = x_of(attempt.start, duration);
@@ -71,7 +76,12 @@ pub fn timeline(view: &ReportView) -> String {
         let row = row + 1;
         label(&mut svg, row, text);
         let y = ROW * row as f64 + 4.0;
-        let _ = write!(svg, r#"<rect class="lane" x="{LEFT}" y="{y}" width="{}" height="{}"/>"#, WIDTH - LEFT - 10.0, ROW - 8.0);
+        let _ = write!(
+            svg,
+            r#"<rect class="lane" x="{LEFT}" y="{y}" width="{}" height="{}"/>"#,
+            WIDTH - LEFT - 10.0,
+            ROW - 8.0
+        );
         for segment in view.attempts.iter().flat_map(|a| &a.segments).filter(|s| &s.error == name) {
             let (x0, x1) = (x_of(segment.start, duration), x_of(segment.end + view.frame_interval(), duration));
             let _ = write!(
@@ -117,7 +127,8 @@ fn time_axis(svg: &mut String, duration: f64, y: f64) {
 pub fn angle_plot(view: &ReportView, feature: &str, rules: &[(&str, &Rule)]) -> String {
     let duration = view.duration().max(1e-3);
     let (height, top, bottom) = (200.0, 10.0, 170.0);
-    let values: Vec<(f64, Option<f64>)> = view.frames.iter().map(|f| (f.time, f.angles.get(feature).copied())).collect();
+    let values: Vec<(f64, Option<f64>)> =
+        view.frames.iter().map(|f| (f.time, f.angles.get(feature).copied())).collect();
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for v in values.iter().filter_map(|v| v.1).chain(rules.iter().flat_map(|(_, r)| [r.on, r.off])) {
@@ -189,7 +200,12 @@ pub fn angle_plot(view: &ReportView, feature: &str, rules: &[(&str, &Rule)]) -> 
     for points in &lines {
         let _ = write!(svg, r#"<polyline class="angle" points="{}"/>"#, points.trim_end());
     }
-    let _ = write!(svg, r#"<text class="plot-title" x="4" y="{}">{}</text>"#, top + 12.0, escape(&feature.replace('_', " ")));
+    let _ = write!(
+        svg,
+        r#"<text class="plot-title" x="4" y="{}">{}</text>"#,
+        top + 12.0,
+        escape(&feature.replace('_', " "))
+    );
     time_axis(&mut svg, duration, bottom + 4.0);
     playhead(&mut svg, bottom);
     svg.push_str("</svg>");

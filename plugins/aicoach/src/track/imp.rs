@@ -337,10 +337,12 @@ impl BaseTransformImpl for AiCoachTrack {
         let persons = meta::detector_ran(buf).then(|| meta::persons(buf));
         let pose = state.pose_cue(buf.pts());
         let output = {
-            frame::with_view(buf, &info, |view| state.tracker.update(view, persons.as_deref(), pose.as_ref())).map_err(|e| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                gst::FlowError::Error
-            })?
+            frame::with_view(buf, &info, |view| state.tracker.update(view, persons.as_deref(), pose.as_ref())).map_err(
+                |e| {
+                    gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                    gst::FlowError::Error
+                },
+            )?
         };
 
         let pts = buf.pts();

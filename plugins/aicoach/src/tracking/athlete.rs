@@ -690,15 +690,21 @@ mod tests {
         assert_eq!((out.state, out.track_id), (TrackState::Tracking, 2));
     }
 
-    #[test]
-    fn the_pose_estimator_verifies_an_athlete_the_filter_and_detector_miss_for_a_while() {
+    /// A tracker (lost after 3 frames) that has followed the red athlete at x=140 for 3 frames,
+    /// and the pose estimator's sighting of their body there.
+    fn tracking_the_red_athlete() -> (AthleteTracker, PoseCue) {
         let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
         for _ in 0..3 {
             run(&mut t, &[(athlete_at(140.0), RED)], true);
         }
+        (t, PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 })
+    }
+
+    #[test]
+    fn the_pose_estimator_verifies_an_athlete_the_filter_and_detector_miss_for_a_while() {
+        let (mut t, body) = tracking_the_red_athlete();
         // The athlete turns into something neither the filter nor the detector recognises
         // (here: vanishes from the picture), but the pose estimator still sees a body there.
-        let body = PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
         let data = frame(&[]);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let mut states = Vec::new();
@@ -720,13 +726,9 @@ mod tests {
 
     #[test]
     fn someone_else_detected_where_the_athlete_should_be_stops_the_pose_estimator_verifying() {
-        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
-        for _ in 0..3 {
-            run(&mut t, &[(athlete_at(140.0), RED)], true);
-        }
+        let (mut t, body) = tracking_the_red_athlete();
         // A blue-clad person now stands where the athlete was, and the pose estimator sees a
         // body there: theirs, for all it knows.
-        let body = PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
         let people = [(athlete_at(140.0), BLUE)];
         let data = frame(&people);
         let view = PackedView::rgb(&data, W, H).unwrap();

@@ -13,8 +13,8 @@
 
 use std::collections::VecDeque;
 
-use aicoach_engines::image::RgbSource;
 use aicoach_engines::Rect;
+use aicoach_engines::image::RgbSource;
 
 use super::appearance::ColourModel;
 use super::motion::MotionModel;
@@ -97,8 +97,9 @@ impl Bystanders {
         frame: u64,
         admit: impl Fn(&Rect) -> bool,
     ) {
-        let (staying, departing) =
-            std::mem::take(&mut self.tracks).into_iter().partition(|b| frame.saturating_sub(b.last_seen) <= FORGET_AFTER);
+        let (staying, departing) = std::mem::take(&mut self.tracks)
+            .into_iter()
+            .partition(|b| frame.saturating_sub(b.last_seen) <= FORGET_AFTER);
         self.tracks = staying;
         for b in departing {
             if self.departed.len() == MAX_DEPARTED {
