@@ -194,22 +194,23 @@ fn video_poses(frames: u32) -> (Vec<Option<PoseFrame>>, Vec<Option<PoseFrame>>) 
 #[test]
 fn a_real_video_gets_poses_and_refinement_reduces_their_jitter() {
     init();
-    // The first 60 frames: the tracker holds the man walking in the middle all along (later
-    // he is lost among the others, issue #3).
-    let (raw, refined) = video_poses(60);
-    // `identity eos-after=60` lets 59 or 60 frames through, depending on timing.
-    assert!((59..=60).contains(&raw.len()), "{} frames", raw.len());
+    // The first 40 frames: the tracker holds the man walking in the middle all along (then he
+    // stops beside another man in a dark jacket, and the tracker lets him go rather than risk
+    // taking the other for him).
+    let (raw, refined) = video_poses(40);
+    // `identity eos-after=40` lets 39 or 40 frames through, depending on timing.
+    assert!((39..=40).contains(&raw.len()), "{} frames", raw.len());
     assert_eq!(refined.len(), raw.len());
     let with_pose = raw.iter().filter(|p| p.is_some()).count();
-    assert!(with_pose >= 50, "only {with_pose} of {} frames have a pose", raw.len());
+    assert!(with_pose >= 34, "only {with_pose} of {} frames have a pose", raw.len());
     // Same frames, same poses found: refinement only moves keypoints.
     assert!(raw.iter().zip(&refined).all(|(a, b)| a.is_some() == b.is_some()));
     let body: Vec<usize> = (11..33).collect();
     let (before, after) = (jitter(&raw, &raw, &body, SEEN_CONFIDENCE), jitter(&refined, &raw, &body, SEEN_CONFIDENCE));
-    assert!(before.samples > 300, "{before:?}");
+    assert!(before.samples > 250, "{before:?}");
     println!("jitter of the seen body joints: {:.5} -> {:.5} ({} samples)", before.mean, after.mean, before.samples);
     // At vtest's 10 fps most of a walker's frame-to-frame acceleration is real (swinging legs),
-    // which refinement must keep: measured 0.19 -> 0.153 here, run after run (the detector's
+    // which refinement must keep: measured 0.138..0.157 -> 0.094..0.115 here (the detector's
     // timing varies the poses a little). Without refinement the ratio is 1.
     assert!(after.mean < 0.88 * before.mean, "jitter {:.5} -> {:.5}", before.mean, after.mean);
 }

@@ -159,6 +159,9 @@ const POSE_ONLY_SECONDS: f32 = 3.0;
 /// The filter keeps learning only while its peak is within this many box sizes of where the
 /// tracker puts the athlete.
 const FILTER_AGREEMENT: f32 = 0.1;
+/// A bystander expected within this many box sizes of the athlete makes the tracker check with
+/// the detector as often as when unsure.
+const CROWDED: f32 = 1.5;
 /// While verifying, a detection this many box sizes from where the athlete must be is taken
 /// for a bystander.
 const BYSTANDER_DISTANCE: f32 = 2.0;
@@ -245,7 +248,10 @@ impl AthleteTracker {
         // Ask at once when verification starts, then every `redetect_interval` frames; while
         // tracking, every `verify_interval` frames, since a filter can follow the background
         // with confidence.
+        let crowded = self.track.as_ref().is_some_and(|t| self.bystanders.near(&t.bbox, CROWDED, self.frame));
         let interval = match self.state {
+            // Someone close by: the filter or the landmark model may slide onto them.
+            TrackState::Tracking if crowded => self.config.redetect_interval.max(1),
             TrackState::Tracking if self.config.verify_interval == 0 => u32::MAX,
             TrackState::Tracking => self.config.verify_interval,
             _ => self.config.redetect_interval.max(1),
@@ -760,6 +766,19 @@ mod tests {
         let states: Vec<TrackState> = (0..6).map(|_| t.update(&gone, Some(&[]), Some(&body)).state).collect();
         assert!(!states.contains(&TrackState::Tracking), "{states:?}");
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn a_bystander_close_by_makes_the_tracker_check_with_the_detector_often() {
+        let requests = |bystander_x: f32| {
+            let mut t = AthleteTracker::new(TrackerConfig::default());
+            let people = [(athlete_at(140.0), RED), (athlete_at(bystander_x), BLUE)];
+            run(&mut t, &people, true);
+            (0..30).filter(|_| run(&mut t, &people, false).request_redetect).count()
+        };
+        // 15 frames between checks when alone; 5 with someone a box width away.
+        assert_eq!(requests(280.0), 2);
+        assert_eq!(requests(180.0), 6);
     }
 
     #[test]

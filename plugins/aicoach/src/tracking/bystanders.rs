@@ -77,6 +77,15 @@ impl Bystanders {
         self.tracks.iter().filter_map(|b| b.claim(r, frame)).min_by(f32::total_cmp)
     }
 
+    /// Whether a bystander should be within `distance` box sizes of `athlete` at `frame`.
+    pub fn near(&self, athlete: &Rect, distance: f32, frame: u64) -> bool {
+        let size = athlete.w.max(athlete.h).max(1.0);
+        self.tracks.iter().any(|b| {
+            let elapsed = frame.saturating_sub(b.last_seen) as u32;
+            b.motion.predict(elapsed).distance(athlete.center()) <= distance * size
+        })
+    }
+
     /// Whether `colours` are at least as like some bystander's as `similarity`, their likeness
     /// to the athlete. Bystanders whose tracks claim one of `detections` (this run's) are
     /// accounted for and not compared.
