@@ -69,15 +69,10 @@ fn follows_the_athlete_loses_them_when_gone_and_recovers_the_same_id() {
 #[test]
 fn tracks_a_pedestrian_through_a_real_video_continuously() {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let (pipeline, sink) = common::playing(&format!(
         "filesrc location={VIDEO} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! \
          aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! appsink name=sink sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
+    ));
     let (mut followed, mut frames, mut jumps) = (0, 0, 0);
     let mut last: Option<aicoach_engines::Rect> = None;
     let mut last_id = 1;
@@ -192,16 +187,11 @@ fn shared_video(relative: &str) -> Option<std::path::PathBuf> {
 fn two_dancers_in_a_crowd_keep_one_id_and_no_bystander_is_taken() {
     init();
     let Some(video) = shared_video("openpose/video.avi") else { return };
-    let pipeline = gst::parse::launch(&format!(
+    let (pipeline, sink) = common::playing(&format!(
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
          aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! appsink name=sink sync=false",
         video.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
+    ));
     let (mut frames, mut tracked) = (0, 0);
     let mut last: Option<aicoach_engines::Rect> = None;
     while let Ok(sample) = sink.pull_sample() {
@@ -229,17 +219,12 @@ fn the_jumper_is_followed_through_his_back_lit_flip_and_the_walker_is_never_take
     init();
     let Some(video) = shared_video("sports2d/demo.mp4") else { return };
     // The product's order: the pose estimator after the tracker tells it where the body is.
-    let pipeline = gst::parse::launch(&format!(
+    let (pipeline, sink) = common::playing(&format!(
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
          aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! aicoachpose engine=cpu ! \
          appsink name=sink sync=false",
         video.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
+    ));
     let (mut frames, mut tracked) = (0u32, 0u32);
     while let Ok(sample) = sink.pull_sample() {
         let frame = frames;

@@ -36,11 +36,17 @@ pub fn image_sample(path: &str, format: &str) -> gst::Sample {
     ))
 }
 
-/// The first sample that reaches the appsink named `sink` in `launch`.
-pub fn first_sample(launch: &str) -> gst::Sample {
+/// `launch` playing, and its appsink named `sink`.
+pub fn playing(launch: &str) -> (gst::Pipeline, gst_app::AppSink) {
     let pipeline = gst::parse::launch(launch).unwrap().downcast::<gst::Pipeline>().unwrap();
     let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
+    (pipeline, sink)
+}
+
+/// The first sample that reaches the appsink named `sink` in `launch`.
+pub fn first_sample(launch: &str) -> gst::Sample {
+    let (pipeline, sink) = playing(launch);
     let sample = sink.pull_sample().unwrap_or_else(|_| panic!("no sample from {launch}"));
     pipeline.set_state(gst::State::Null).unwrap();
     sample
