@@ -176,7 +176,7 @@ struct Track {
     /// Frames since the athlete was declared lost.
     lost_frames: u32,
     /// Frames since a detection last confirmed the track.
-    pose_only: u32,
+    since_confirmed: u32,
     /// The pose estimator has reported on this athlete (there is one downstream).
     pose_reporting: bool,
     /// It has seen them on every frame since a detection last confirmed them.
@@ -334,7 +334,7 @@ impl AthleteTracker {
                 track.colour.blend(&seen, COLOUR_RATE);
             }
             track.unconfirmed = 0;
-            track.pose_only = 0;
+            track.since_confirmed = 0;
             track.pose_unbroken = true;
             self.state = TrackState::Tracking;
             self.frames_since_request = 0;
@@ -344,7 +344,7 @@ impl AthleteTracker {
         // No confirming detection this frame. A detector run that finds someone else where the
         // athlete should be (other colours, or a bystander) says the body the pose estimator
         // sees there may be theirs: it verifies nothing until a detection confirms the athlete.
-        track.pose_only += 1;
+        track.since_confirmed += 1;
         if let Some(d) = detections {
             let size = track.bbox.w.max(track.bbox.h);
             if d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size) {
@@ -357,7 +357,7 @@ impl AthleteTracker {
         // hop to the person standing next to them. Else the filter where it is sure, else a
         // sighting of the body, else coast on the motion model.
         let seen = pose
-            .filter(|_| track.pose_unbroken && track.pose_only as f32 <= POSE_ONLY_SECONDS * config.fps)
+            .filter(|_| track.pose_unbroken && track.since_confirmed as f32 <= POSE_ONLY_SECONDS * config.fps)
             .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
         let position = match seen {
             Some((body, 1)) if sure && body.distance(predicted) < found.distance(predicted) => body,
@@ -461,7 +461,7 @@ impl Track {
             colour,
             unconfirmed: 0,
             lost_frames: 0,
-            pose_only: 0,
+            since_confirmed: 0,
             pose_reporting: false,
             pose_unbroken: true,
         })
