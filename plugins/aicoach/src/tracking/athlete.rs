@@ -221,12 +221,18 @@ impl AthleteTracker {
 
     /// Forgets the athlete (after a seek, flush or resolution change); ids keep counting.
     pub fn reset(&mut self) {
+        self.forget_athlete();
+        self.bystanders.clear();
+        self.frame = 0;
+    }
+
+    /// Back to searching: the next person chosen gets a new id.
+    fn forget_athlete(&mut self) {
         self.state = TrackState::Searching;
         self.track = None;
         self.track_id = 0;
+        // So the next frame without detections asks at once.
         self.frames_since_request = u32::MAX / 2;
-        self.bystanders.clear();
-        self.frame = 0;
     }
 
     /// Advances one frame. `detections` is `Some` on frames the detector ran on (possibly
@@ -345,17 +351,17 @@ impl AthleteTracker {
         // athlete should be (other colours, or a bystander) says the body the pose estimator
         // sees there may be theirs: it verifies nothing until a detection confirms the athlete.
         track.since_confirmed += 1;
+        let size = track.bbox.w.max(track.bbox.h);
         if let Some(d) = detections {
-            let size = track.bbox.w.max(track.bbox.h);
             if d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size) {
                 track.pose_unbroken = false;
             }
         }
-        // Where the filter is sure and the pose estimator
-        // saw a body on the last frame too, follow whichever keeps to the athlete's motion: a
-        // filter sticks to a lamp post the athlete walks behind, and the landmark model may
-        // hop to the person standing next to them. Else the filter where it is sure, else a
-        // sighting of the body, else coast on the motion model.
+        // Where the filter is sure and the pose estimator saw a body on the last frame too,
+        // follow whichever keeps to the athlete's motion: a filter sticks to a lamp post the
+        // athlete walks behind, and the landmark model may hop to the person standing next to
+        // them. Else the filter where it is sure, else a sighting of the body, else coast on the
+        // motion model.
         let seen = pose
             .filter(|_| track.pose_unbroken && track.since_confirmed as f32 <= POSE_ONLY_SECONDS * config.fps)
             .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
@@ -365,7 +371,6 @@ impl AthleteTracker {
             Some((body, _)) => body,
             None => predicted,
         };
-        let size = track.bbox.w.max(track.bbox.h);
         // Only a sure filter at the place the tracker settles on, in the Tracking state, keeps
         // learning, so a filter that slid onto the background does not teach itself it.
         let filter_agrees = sure && position.distance(found) <= FILTER_AGREEMENT * size;
@@ -408,10 +413,7 @@ impl AthleteTracker {
         let lost_for = track.lost_frames as f32 / config.fps.max(1.0);
         if config.forget_after > 0.0 && lost_for > config.forget_after {
             // Away too long to be recognised with confidence: choose afresh, under a new id.
-            self.track = None;
-            self.track_id = 0;
-            self.state = TrackState::Searching;
-            self.frames_since_request = u32::MAX / 2;
+            self.forget_athlete();
             return 0.0;
         }
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
