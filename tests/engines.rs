@@ -104,17 +104,19 @@ fn detector_and_landmarks_match_the_reference_on_a_real_photo() {
 }
 
 #[test]
-fn nanodet_finds_the_person_the_blazepose_detector_finds() {
+fn nanodet_and_the_pedestrian_ssd_find_the_person_the_blazepose_detector_finds() {
     let photo = Photo::open(&opencv_sample("messi5.jpg"));
     let reference = reference();
-    let mut detector = PersonDetector::load(ModelFile::bundled(ModelId::NanoDet), &options(EngineKind::Tract)).unwrap();
-    let detections = detector.detect(&photo.view()).unwrap();
-    assert!(!detections.is_empty());
-    // The reference hips must lie inside the best person box, and the box must span the body.
-    let (hx, hy) = xy(&reference["detector"]["keypoints"][0]);
-    let b = detections[0].bbox;
-    assert!(hx > b.x && hx < b.x + b.w && hy > b.y && hy < b.y + b.h, "{b:?} misses hips ({hx}, {hy})");
-    assert!(b.h > 200.0 && b.h < 345.0, "{b:?}");
+    for id in [ModelId::NanoDet, ModelId::PedestrianSsd] {
+        let mut detector = PersonDetector::load(ModelFile::bundled(id), &options(EngineKind::Tract)).unwrap();
+        let detections = detector.detect(&photo.view()).unwrap();
+        assert!(!detections.is_empty(), "{id:?}");
+        // The reference hips must lie inside the best person box, and the box must span the body.
+        let (hx, hy) = xy(&reference["detector"]["keypoints"][0]);
+        let b = detections[0].bbox;
+        assert!(hx > b.x && hx < b.x + b.w && hy > b.y && hy < b.y + b.h, "{id:?}: {b:?} misses hips ({hx}, {hy})");
+        assert!(b.h > 200.0 && b.h < 345.0, "{id:?}: {b:?}");
+    }
 }
 
 #[test]
@@ -127,8 +129,14 @@ fn backends_agree_on_every_model() {
         // A smooth pseudo-image in the models' input range, the same for both.
         let shape = spec.input_shape();
         let n: usize = shape.iter().product();
-        let data = (0..n).map(|i| (i as f32 * 0.013).sin() * 0.5 + 0.5).collect();
-        let input = Tensor::f32(shape, data).unwrap();
+        let data: Vec<f32> = (0..n).map(|i| (i as f32 * 0.013).sin() * 0.5 + 0.5).collect();
+        // MoveNet takes raw 0..=255 integers.
+        let input = match spec.input_type {
+            aicoach_engines::tensor::ElementType::I32 => {
+                Tensor::i32(shape, data.iter().map(|v| (v * 255.0) as i32).collect()).unwrap()
+            }
+            _ => Tensor::f32(shape, data).unwrap(),
+        };
         let a = tract.run(&[(spec.input, &input)]).unwrap();
         let b = ort.run(&[(spec.input, &input)]).unwrap();
         for ((name, ta), (_, tb)) in a.0.iter().zip(&b.0) {

@@ -10,6 +10,7 @@ use crate::image::RgbSource;
 use crate::models::{ModelFile, ModelId};
 use crate::nanodet;
 use crate::preprocess::{Normalization, crop_to_tensor};
+use crate::ssdlite;
 
 pub const DEFAULT_MIN_SCORE: f32 = 0.5;
 pub const DEFAULT_MAX_DETECTIONS: usize = 5;
@@ -18,6 +19,8 @@ enum Decoder {
     /// BlazePose's SSD anchors, computed once.
     BlazePose(Vec<Point>),
     NanoDet,
+    /// The pedestrian SSD's anchors (compiled in).
+    SsdLite(&'static [ssdlite::Anchor]),
 }
 
 pub struct PersonDetector {
@@ -29,11 +32,13 @@ pub struct PersonDetector {
 }
 
 impl PersonDetector {
-    /// Loads a detector model file (`ModelId::PoseDetector` or `ModelId::NanoDet`).
+    /// Loads a detector model file (`ModelId::PoseDetector`, `ModelId::NanoDet` or
+    /// `ModelId::PedestrianSsd`).
     pub fn load(file: ModelFile, options: &EngineOptions) -> Result<Self> {
         let decoder = match file.spec.id {
             ModelId::PoseDetector => Decoder::BlazePose(blazepose::anchors::anchors()),
             ModelId::NanoDet => Decoder::NanoDet,
+            ModelId::PedestrianSsd => Decoder::SsdLite(&ssdlite::ANCHORS),
             other => {
                 return Err(EngineError::ModelFile {
                     path: file.path.clone(),
@@ -49,9 +54,20 @@ impl PersonDetector {
         &self.engine
     }
 
-    /// People in the whole frame (letterboxed to the model's square input).
+    /// People in the whole frame: letterboxed to the model's square input, or stretched to it
+    /// for the pedestrian SSD, which was trained on stretched frames.
     pub fn detect<S: RgbSource + ?Sized>(&mut self, frame: &S) -> Result<Vec<Detection>> {
-        self.detect_in(frame, &RotatedRect::letterbox(frame.width(), frame.height()))
+        let (w, h) = (frame.width(), frame.height());
+        let region = match self.decoder {
+            Decoder::SsdLite(_) => RotatedRect {
+                center: Point::new(w as f32 / 2.0, h as f32 / 2.0),
+                width: w as f32,
+                height: h as f32,
+                rotation: 0.0,
+            },
+            _ => RotatedRect::letterbox(w, h),
+        };
+        self.detect_in(frame, &region)
     }
 
     /// People inside `region` of the frame (e.g. around where the athlete was last seen);
@@ -59,7 +75,7 @@ impl PersonDetector {
     pub fn detect_in<S: RgbSource + ?Sized>(&mut self, frame: &S, region: &RotatedRect) -> Result<Vec<Detection>> {
         let spec = self.file.spec;
         let norm = match self.decoder {
-            Decoder::BlazePose(_) => Normalization::SIGNED_UNIT,
+            Decoder::BlazePose(_) | Decoder::SsdLite(_) => Normalization::SIGNED_UNIT,
             Decoder::NanoDet => Normalization::NANODET,
         };
         let input = crop_to_tensor(frame, region, spec.input_size, spec.layout, &norm);
@@ -89,6 +105,11 @@ impl PersonDetector {
                     });
                 }
                 nanodet::decode(&levels, &input.to_frame, self.min_score, self.max_detections)
+            }
+            Decoder::SsdLite(anchors) => {
+                let boxes = outputs.f32_exact(spec.outputs[0], ssdlite::NUM_ANCHORS * ssdlite::BOX_VALUES)?;
+                let logits = outputs.f32_exact(spec.outputs[1], ssdlite::NUM_ANCHORS * ssdlite::CLASS_VALUES)?;
+                ssdlite::decode(boxes, logits, anchors, &input.to_frame, self.min_score, self.max_detections)
             }
         };
         Ok(detections)

@@ -13,10 +13,12 @@ pub mod geometry;
 pub mod image;
 pub mod landmarker;
 pub mod models;
+pub mod movenet;
 pub mod nanodet;
 pub mod onnx_graph;
 pub mod pose;
 pub mod preprocess;
+pub mod ssdlite;
 pub mod tensor;
 
 pub use backend::{Engine, EngineKind, EngineOptions};

@@ -22,6 +22,11 @@ pub enum ModelId {
     PoseLandmarkFull,
     /// NanoDet-m (COCO-80, 416x416): a general object detector whose class 0 is "person".
     NanoDet,
+    /// SSDLite-MobileNetV2 pedestrian detector (300x300, stretched input, 1917 anchors).
+    PedestrianSsd,
+    /// MoveNet SinglePose Lightning (COCO-17, 192x192 square crop): finds the body of the
+    /// person at the centre of its crop, which places the landmark model's region.
+    MoveNetLightning,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +107,28 @@ pub static MODELS: &[ModelSpec] = &[
         layout: Layout::Nchw,
         input_size: 416,
         outputs: &["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0", "Identity_4:0", "Identity_5:0"],
+    },
+    ModelSpec {
+        id: ModelId::PedestrianSsd,
+        name: "ssdlite",
+        file: "pedestrian_ssdlite_300.onnx",
+        sha256: "99af81620d07958b7be48740519e0e1408f8d2dd60113bf0a06ba6c133792099",
+        input: "Preprocessor/sub:0",
+        input_type: ElementType::F32,
+        layout: Layout::Nhwc,
+        input_size: 300,
+        outputs: &["concat:0", "concat_1:0"],
+    },
+    ModelSpec {
+        id: ModelId::MoveNetLightning,
+        name: "movenet-lightning",
+        file: "movenet_lightning.onnx",
+        sha256: "1e74db6b5886edb2abe565a0ce22bb1117a1fc81f7fa49826a51172e546c2d06",
+        input: "input:0",
+        input_type: ElementType::I32,
+        layout: Layout::Nhwc,
+        input_size: 192,
+        outputs: &["Identity:0"],
     },
 ];
 

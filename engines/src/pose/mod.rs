@@ -4,6 +4,7 @@
 //! refinement and jitter measure built on them.
 
 pub mod estimator;
+pub mod fusion;
 pub mod jitter;
 pub mod one_euro;
 pub mod refiner;

@@ -12,6 +12,8 @@ pub enum RoiSource {
     Keypoints,
     /// The athlete's (or a detected person's) box.
     Box,
+    /// The body MoveNet found in the athlete's box (hips, shoulders and extent).
+    Body,
 }
 
 impl RoiSource {
@@ -19,6 +21,7 @@ impl RoiSource {
         match self {
             RoiSource::Keypoints => "keypoints",
             RoiSource::Box => "box",
+            RoiSource::Body => "body",
         }
     }
 }

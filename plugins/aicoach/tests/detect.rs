@@ -15,10 +15,10 @@ fn harness(props: &str) -> gst_check::Harness {
 }
 
 #[test]
-fn finds_the_person_in_a_real_photo_with_both_models() {
+fn finds_the_person_in_a_real_photo_with_every_model() {
     init();
     let sample = photo_sample("RGB");
-    for model in ["blazepose-detector", "nanodet"] {
+    for model in ["ssdlite", "blazepose-detector", "nanodet"] {
         let mut h = harness(&format!("model={model}"));
         h.set_src_caps(sample.caps().unwrap().to_owned());
         let out = h.push_and_pull(sample.buffer().unwrap().to_owned()).unwrap();
@@ -120,5 +120,35 @@ fn bad_properties_fail_at_start_with_a_message_naming_them() {
     ] {
         let error = common::first_error(&format!("videotestsrc num-buffers=2 ! aicoachdetect {props} ! fakesink"));
         assert!(error.contains(expected), "{props}: {error}");
+    }
+}
+
+/// Clips whose athlete is large and clear from the first frame: the default chain must give
+/// them a box on frame one. Real footage from `../shared/data` (a missing file fails the test
+/// with its path) and a real photo from opencv-doc (any machine).
+#[test]
+fn a_large_clear_athlete_has_a_box_on_the_first_frame() {
+    init();
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+    let mut sources: Vec<String> =
+        ["tune_a_video/man-skiing.mp4", "tune_a_video/man-surfing.mp4", "openpose/video.avi"]
+            .iter()
+            .map(|clip| {
+                let path = format!("{shared}/{clip}");
+                assert!(
+                    std::path::Path::new(&path).is_file(),
+                    "{path} is missing: the development data (../shared/data)"
+                );
+                format!("filesrc location={path} ! decodebin ! videoconvert")
+            })
+            .collect();
+    sources.push(format!("filesrc location={} ! decodebin ! videoconvert ! imagefreeze num-buffers=1", common::PHOTO));
+    for source in sources {
+        let sample = common::first_sample(&format!("{source} ! aicoachdetect ! aicoachtrack ! appsink name=sink"));
+        let athlete = meta::athlete(sample.buffer().unwrap());
+        println!("{source}: {athlete:?}");
+        let (rect, _, state) = athlete.unwrap_or_else(|| panic!("{source}: no athlete box on the first frame"));
+        assert_eq!(state, "tracking", "{source}");
+        assert!(rect.h > 100.0, "{source}: {rect:?}");
     }
 }

@@ -214,3 +214,29 @@ fn a_real_video_gets_poses_and_refinement_reduces_their_jitter() {
     // timing varies the poses a little). Without refinement the ratio is 1.
     assert!(after.mean < 0.88 * before.mean, "jitter {:.5} -> {:.5}", before.mean, after.mean);
 }
+
+/// The chain as users run it (every property at its default) on a crop of basketball1.png: the
+/// player with the ball nearer the middle, his partner's arm and shirt in view at the right.
+/// The reported skeleton must be the player's (hand-placed points), not the partner's.
+#[test]
+fn a_neighbour_in_view_is_not_the_skeleton_reported() {
+    init();
+    let (points, size) = hand_points("basketball1.png");
+    let path = format!("{}/basketball1.png", common::DATA);
+    // 520 of the photo's 640 columns: the player's centre is 162 px from the middle, the
+    // partner's visible part (x 435 to 520) 218 px.
+    let sample = common::first_sample(&format!(
+        "filesrc location={path} ! decodebin ! videoconvert ! videocrop right=120 ! imagefreeze num-buffers=3 ! \
+         aicoachdetect ! aicoachtrack ! aicoachpose min-confidence=0 ! appsink name=sink"
+    ));
+    let pose = meta::read_pose(sample.buffer().unwrap()).expect("a pose on the player");
+    let within = points
+        .iter()
+        .filter(|(name, x, y)| joint_named(&pose, name).is_some_and(|j| (j.x - x).hypot(j.y - y) <= 0.2 * size))
+        .count();
+    let shoulders: Vec<f32> =
+        ["left_shoulder", "right_shoulder"].iter().filter_map(|n| joint_named(&pose, n).map(|j| j.x)).collect();
+    println!("{within} of {} hand-placed joints within PCK@0.2; shoulders at x {shoulders:?}", points.len());
+    assert!(shoulders.iter().all(|x| *x < 300.0), "the partner's skeleton (x > 430) was reported: {shoulders:?}");
+    assert!(within * 4 >= points.len() * 3, "only {within} of {} joints on the player", points.len());
+}

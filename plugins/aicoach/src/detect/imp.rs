@@ -16,7 +16,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("aicoachdetect", gst::DebugColorFlags::empty(), Some("AI Coach person detector"))
 });
 
-const DEFAULT_MODEL: &str = "blazepose-detector";
+const DEFAULT_MODEL: &str = "ssdlite";
 const DEFAULT_THRESHOLD: f64 = 0.5;
 const DEFAULT_INTERVAL: u32 = 0;
 const DEFAULT_MAX_DETECTIONS: u32 = 5;
@@ -24,8 +24,9 @@ const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
 struct Settings {
-    /// `blazepose-detector`, `nanodet`, or a path to an ONNX file with the inputs and outputs of
-    /// one of them (its kind is taken from the file name: containing "nanodet" or not).
+    /// `ssdlite`, `blazepose-detector`, `nanodet`, or a path to an ONNX file with the inputs and
+    /// outputs of one of them (its kind is taken from the file name: containing "nanodet", "ssd",
+    /// or else the BlazePose detector).
     model: String,
     engine: String,
     threshold: f64,
@@ -52,14 +53,20 @@ impl Default for Settings {
 impl Settings {
     fn model_file(&self) -> Result<ModelFile, String> {
         match ModelId::from_name(&self.model) {
-            Ok(id @ (ModelId::PoseDetector | ModelId::NanoDet)) => Ok(ModelFile::bundled(id)),
+            Ok(id @ (ModelId::PoseDetector | ModelId::NanoDet | ModelId::PedestrianSsd)) => Ok(ModelFile::bundled(id)),
             Ok(_) => Err(format!("'{}' is a pose model, not a person detector", self.model)),
             Err(_) if self.model.ends_with(".onnx") => {
-                let id = if self.model.contains("nanodet") { ModelId::NanoDet } else { ModelId::PoseDetector };
+                let id = if self.model.contains("nanodet") {
+                    ModelId::NanoDet
+                } else if self.model.contains("ssd") {
+                    ModelId::PedestrianSsd
+                } else {
+                    ModelId::PoseDetector
+                };
                 Ok(ModelFile::custom(id, &self.model))
             }
             Err(_) => Err(format!(
-                "unknown detector model '{}' (expected blazepose-detector, nanodet, or a path to a .onnx file)",
+                "unknown detector model '{}' (expected ssdlite, blazepose-detector, nanodet, or a path to a .onnx file)",
                 self.model
             )),
         }
@@ -94,7 +101,7 @@ impl ObjectImpl for AiCoachDetect {
             vec![
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
-                    .blurb("Person detector: blazepose-detector, nanodet, or a path to an .onnx file of either kind")
+                    .blurb("Person detector: ssdlite (pedestrian SSD, people of any pose), blazepose-detector (large people whose face shows), nanodet, or a path to an .onnx file of one of these kinds")
                     .default_value(Some(DEFAULT_MODEL))
                     .mutable_ready()
                     .build(),

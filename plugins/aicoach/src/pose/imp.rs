@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{LazyLock, Mutex};
 
+use aicoach_engines::movenet::BodyModel;
 use aicoach_engines::pose::{PoseEstimator, PoseFrame, RefineMode, Refiner, RefinerConfig};
 use aicoach_engines::{ModelFile, ModelId, PoseLandmarker, Rect};
 use gst::glib;
@@ -22,6 +23,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_MODEL: &str = "lite";
+const DEFAULT_BODY_MODEL: &str = "movenet-lightning";
 const DEFAULT_WINDOW: u32 = 9;
 const DEFAULT_LOOKAHEAD: u32 = 0;
 const DEFAULT_REFINE: &str = "spatiotemporal";
@@ -34,6 +36,8 @@ const FALLBACK_FPS: u64 = 30;
 struct Settings {
     /// `lite`, `full`, `heavy` or a path to a BlazePose landmark `.onnx`.
     model: String,
+    /// `movenet-lightning`, `none`, or a path to a MoveNet SinglePose `.onnx`.
+    body_model: String,
     engine: String,
     window: u32,
     lookahead: u32,
@@ -47,6 +51,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             model: DEFAULT_MODEL.into(),
+            body_model: DEFAULT_BODY_MODEL.into(),
             engine: DEFAULT_ENGINE.into(),
             window: DEFAULT_WINDOW,
             lookahead: DEFAULT_LOOKAHEAD,
@@ -71,6 +76,18 @@ impl Settings {
             other => {
                 Err(format!("unknown pose model '{other}' (expected lite, full, heavy, or a path to a .onnx file)"))
             }
+        }
+    }
+
+    /// `None` for `body-model=none`: the landmark model alone.
+    fn body_model_file(&self) -> Result<Option<ModelFile>, String> {
+        match self.body_model.as_str() {
+            "none" => Ok(None),
+            "movenet-lightning" => Ok(Some(ModelFile::bundled(ModelId::MoveNetLightning))),
+            path if path.ends_with(".onnx") => Ok(Some(ModelFile::custom(ModelId::MoveNetLightning, path))),
+            other => Err(format!(
+                "unknown body model '{other}' (expected movenet-lightning, none, or a path to a .onnx file)"
+            )),
         }
     }
 
@@ -133,6 +150,13 @@ impl ObjectImpl for AiCoachPose {
                     .default_value(Some(DEFAULT_MODEL))
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("body-model")
+                    .nick("Body model")
+                    .blurb("Finds the athlete's body in their box and places the landmark model's region: \
+                        movenet-lightning, none (the landmark model follows its own keypoints), or a path to a MoveNet .onnx")
+                    .default_value(Some(DEFAULT_BODY_MODEL))
+                    .mutable_ready()
+                    .build(),
                 inference::engine_param(),
                 glib::ParamSpecUInt::builder("window")
                     .nick("Window")
@@ -181,6 +205,7 @@ impl ObjectImpl for AiCoachPose {
         match pspec.name() {
             // Strings and the window are checked in start(), which fails naming the bad value.
             "model" => settings.model = string(DEFAULT_MODEL),
+            "body-model" => settings.body_model = string(DEFAULT_BODY_MODEL),
             "engine" => settings.engine = string(DEFAULT_ENGINE),
             "window" => settings.window = value.get().unwrap(),
             "lookahead" => settings.lookahead = value.get().unwrap(),
@@ -196,6 +221,7 @@ impl ObjectImpl for AiCoachPose {
         let settings = self.settings.lock().unwrap();
         match pspec.name() {
             "model" => settings.model.to_value(),
+            "body-model" => settings.body_model.to_value(),
             "engine" => settings.engine.to_value(),
             "window" => settings.window.to_value(),
             "lookahead" => settings.lookahead.to_value(),
@@ -313,20 +339,35 @@ impl BaseTransformImpl for AiCoachPose {
         let options = inference::engine_options(&settings.engine, settings.threads)?;
         let refiner_config = settings.refiner_config().map_err(bad)?;
         let file = settings.model_file().map_err(bad)?;
+        let body_file = settings.body_model_file().map_err(bad)?;
         let landmarker = PoseLandmarker::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the pose model: {e}")))?;
         gst::info!(CAT, imp = self, "pose model {} on {}", settings.model, landmarker.engine().kind());
         for line in landmarker.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
+        let estimator = match body_file {
+            None => PoseEstimator::new(landmarker),
+            Some(file) => {
+                let body = BodyModel::load(file, &options)
+                    .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the body model: {e}")))?;
+                gst::info!(CAT, imp = self, "body model {} on {}", settings.body_model, body.engine().kind());
+                PoseEstimator::with_body_model(landmarker, body)
+            }
+        };
         *self.state.lock().unwrap() = Some(State {
-            estimator: PoseEstimator::new(landmarker),
+            estimator,
             refiner: Refiner::new(refiner_config),
             info: None,
             tracking_id: None,
             held: VecDeque::new(),
             ready: VecDeque::new(),
-            model: settings.model,
+            // What the metadata names as the keypoints' source: both models when MoveNet leads.
+            model: if settings.body_model == "none" {
+                settings.model
+            } else {
+                format!("{}+{}", settings.body_model, settings.model)
+            },
             refine: refiner_config.mode,
         });
         Ok(())

@@ -34,10 +34,15 @@ use super::mosse::{self, Mosse};
 use super::motion::MotionModel;
 use super::patch::grey_patch;
 
+/// How much a box's size (the square root of its share of the frame) counts when choosing the
+/// athlete by `center`: a person filling the frame gains 0.3, as much as a score 0.3 higher.
+const SIZE_WEIGHT: f32 = 0.3;
+
 /// Which detection becomes the athlete when the tracker has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SelectRule {
-    /// Highest score nearest the image centre (where a filmed athlete usually is).
+    /// Highest score nearest the image centre (where a filmed athlete usually is), larger
+    /// people preferred a little.
     #[default]
     Center,
     /// Highest detection score.
@@ -295,8 +300,14 @@ impl AthleteTracker {
         let centre = Point::new(frame.width() as f32 / 2.0, frame.height() as f32 / 2.0);
         let diagonal = (frame.width() as f32).hypot(frame.height() as f32);
         let key = |(r, s): &(Rect, f32)| match self.config.select {
-            // Score minus distance from the centre as a fraction of the half-diagonal.
-            SelectRule::Center => s - r.center().distance(centre) / (diagonal / 2.0),
+            // Score minus distance from the centre as a fraction of the half-diagonal, plus a
+            // little for size: the camera frames its athlete centred and large, a spectator
+            // standing behind them small.
+            SelectRule::Center => {
+                let frame_area = frame.width() as f32 * frame.height() as f32;
+                s - r.center().distance(centre) / (diagonal / 2.0)
+                    + SIZE_WEIGHT * (r.area() / frame_area.max(1.0)).min(1.0).sqrt()
+            }
             SelectRule::Score => *s,
             SelectRule::Largest => r.area(),
         };
