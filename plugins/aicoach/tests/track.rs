@@ -221,7 +221,7 @@ fn the_jumper_is_followed_through_his_back_lit_flip_and_the_walker_is_never_take
     // The product's order: the pose estimator after the tracker tells it where the body is.
     let (pipeline, sink) = common::playing(&format!(
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
-         aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! aicoachpose engine=cpu ! \
+         aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! aicoachpose body-model=none engine=cpu ! \
          appsink name=sink sync=false",
         video.display()
     ));
