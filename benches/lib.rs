@@ -37,3 +37,26 @@ pub fn cpu_backends() -> Vec<EngineKind> {
     }
     kinds
 }
+
+/// The CPU's model name and the SIMD extensions that decide kernel speed (from
+/// /proc/cpuinfo), e.g. "AMD EPYC 7B13 (avx2 fma; no avx512f) x2": figures from machines with
+/// different extensions are never compared as one.
+pub fn cpu_description() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown CPU".into());
+    let flags = field("flags").unwrap_or_default();
+    let flags: Vec<&str> = flags.split_whitespace().collect();
+    let wanted =
+        ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile"];
+    let have: Vec<&str> = wanted.iter().copied().filter(|w| flags.contains(w)).collect();
+    let lacking: Vec<&str> = ["avx2", "fma", "avx512f"].into_iter().filter(|w| !flags.contains(w)).collect();
+    let cores = info.lines().filter(|l| l.starts_with("processor")).count();
+    let lacking = if lacking.is_empty() { String::new() } else { format!("; no {}", lacking.join(" ")) };
+    format!("{model} ({}{lacking}) x{cores}", have.join(" "))
+}

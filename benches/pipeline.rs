@@ -305,6 +305,7 @@ fn run(o: &Options) -> Result<serde_json::Value, String> {
     let fps = frames as f64 / wall;
     let last_rss = samples.last().map(|s| s.1).unwrap_or(0.0);
     Ok(serde_json::json!({
+        "cpu": aicoach_benches::cpu_description(),
         "label": o.label,
         "video": o.video,
         "model": o.model,
@@ -348,8 +349,9 @@ fn main() {
         Ok(result) => {
             let e = &result["elements"];
             eprintln!(
-                "{} {} {} {}: {} frames in {} s = {} fps; detect {} / track {} / pose {} / classify {} / overlay {} ms mean; \
+                "[{}] {} {} {} {}: {} frames in {} s = {} fps; detect {} / track {} / pose {} / classify {} / overlay {} ms mean; \
                  cpu {} %, peak {} MiB, rss slope {} MiB/min",
+                result["cpu"].as_str().unwrap_or_default(),
                 result["video"],
                 result["model"],
                 result["output"],

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# Analyses a video file: an annotated MP4 and the JSON Lines report.
+# Analyses a video file: an annotated MP4 and the JSON Lines report. Any video that decodes:
+# variable or mislabelled frame rates (time comes from the timestamps, which the MP4 keeps),
+# rotation tags (turned upright), interlaced (deinterlaced), 10-bit (converted).
 # Usage: pipelines/analyse.sh VIDEO [OUT_DIR]      (OUT_DIR defaults to out/)
 # Environment: PROFILE (freestyle-aerials | ski-jumping | path.json), DETECTOR (nanodet |
 # blazepose-detector), EXEMPLARS (an exemplar library folder).
@@ -12,9 +14,9 @@ mkdir -p "$OUT"
 name=$(basename "${VIDEO%.*}")
 # -e: an interrupt sends EOS, so the MP4 is finished and the report complete.
 # The refinement looks 4 frames ahead: a file has no live latency to keep.
-gst-launch-1.0 -e filesrc location="$VIDEO" ! decodebin ! videoconvert ! $DECODE_QUEUE ! \
+gst-launch-1.0 -e filesrc location="$VIDEO" ! decodebin ! $PREPARE ! $DECODE_QUEUE ! \
   aicoachdetect model="$DETECTOR" ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
   aicoachclassify profile="$PROFILE" report-location="$OUT/$name.jsonl" ${EXEMPLARS:+exemplars="$EXEMPLARS"} ! \
-  aicoachoverlay ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! h264parse ! \
-  mp4mux ! filesink location="$OUT/$name.annotated.mp4"
+  aicoachoverlay ! videoconvert ! $H264 ! \
+  $MP4MUX ! filesink location="$OUT/$name.annotated.mp4"
 echo "wrote $OUT/$name.annotated.mp4 and $OUT/$name.jsonl"

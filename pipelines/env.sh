@@ -14,3 +14,18 @@ PROFILE=${PROFILE:-freestyle-aerials}
 # its re-detection requests at most two frames late. benches/pipeline.rs measures the gain.
 DECODE_QUEUE="queue max-size-buffers=4 max-size-bytes=0 max-size-time=0"
 DETECT_QUEUE="queue max-size-buffers=2 max-size-bytes=0 max-size-time=0"
+# What every input goes through before analysis, so the models and the output see what a viewer
+# would: any pixel format the deinterlacer cannot take (10-bit, say) converted, interlaced video
+# (broadcast 1080i) deinterlaced to one frame per field, and phone video turned upright by its
+# rotation tag (decoders leave it sideways). Progressive, upright 8-bit video passes untouched.
+PREPARE="videoconvert ! deinterlace ! videoflip video-direction=auto ! videoconvert"
+# Constant quality: a bitrate is divided by the caps' frame rate, and a web clip labelled
+# 90000/1 then gets a uniform grey picture. Quality needs no rate; timestamps pass through.
+# The encoder feeds the muxer directly: h264parse would reset every frame's duration from the
+# stream's timing header, 1 ns in a clip that claims 1000000000/1, and mp4mux would then give
+# the last frame no time on the track (players drop it).
+H264="x264enc pass=qual quantizer=21 speed-preset=veryfast tune=zerolatency"
+# A fixed track timescale: mp4mux takes it from the caps' frame rate otherwise, and a clip whose
+# caps say 1000000000/1 (what qtdemux reports for some variable-rate files) overflows it into an
+# unplayable file. 1/90000 s is the usual video clock; timestamps keep their spacing.
+MP4MUX="mp4mux trak-timescale=90000"

@@ -11,12 +11,15 @@ OUT=${1:?usage: $0 OUT_DIR [DEVICE]}
 mkdir -p "$OUT"
 SOURCE=${SOURCE:-v4l2src device=${2:-/dev/video0}}
 stamp=$(date +%Y%m%d-%H%M%S)
-ENCODE="videoconvert ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=30 ! h264parse ! mp4mux fragment-duration=1000"
-# The analysis branch may drop frames when it cannot keep up; the raw recording never does.
+ENCODE="videoconvert ! $H264 key-int-max=30 ! $MP4MUX fragment-duration=1000"
+# Neither branch drops a frame. When analysis cannot keep up with a live camera, aicoachdetect
+# and aicoachpose skip their work on frames that fall behind the clock (the pose is carried
+# along with the tracked box, marked as such, and not judged), so the annotated recording keeps
+# every frame and the camera is never held up.
 # shellcheck disable=SC2086
-exec gst-launch-1.0 -e $SOURCE ! videoconvert ! tee name=camera \
+exec gst-launch-1.0 -e $SOURCE ! $PREPARE ! tee name=camera \
   camera. ! queue ! $ENCODE ! filesink location="$OUT/$stamp.camera.mp4" \
-  camera. ! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
+  camera. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 ! \
     aicoachdetect model="$DETECTOR" ! aicoachtrack ! aicoachpose ! \
     aicoachclassify profile="$PROFILE" report-location="$OUT/$stamp.jsonl" ! aicoachoverlay ! \
     queue ! $ENCODE ! filesink location="$OUT/$stamp.annotated.mp4"

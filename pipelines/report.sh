@@ -19,12 +19,12 @@ rm -rf "$frames" && mkdir -p "$frames"
 # H.264 High in MP4 plays in Chromium and Firefox from disk. The second branch saves a small
 # JPEG of every annotated frame, numbered like the report's frame lines, so the page can show
 # each bad pose's worst frame; the page keeps the ones it uses.
-gst-launch-1.0 -e -q filesrc location="$VIDEO" ! decodebin ! videoconvert ! $DECODE_QUEUE ! \
+gst-launch-1.0 -e -q filesrc location="$VIDEO" ! decodebin ! $PREPARE ! $DECODE_QUEUE ! \
   aicoachdetect model="$DETECTOR" ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
   aicoachclassify profile="$PROFILE" report-location="$OUT/report.jsonl" ${EXEMPLARS:+exemplars="$EXEMPLARS"} ! \
   aicoachoverlay ! tee name=t \
-  t. ! queue ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! video/x-h264,profile=high ! \
-    h264parse ! mp4mux faststart=true ! filesink location="$OUT/annotated.mp4" \
+  t. ! queue ! videoconvert ! $H264 ! video/x-h264,profile=high ! \
+    $MP4MUX faststart=true ! filesink location="$OUT/annotated.mp4" \
   t. ! queue ! videoscale ! video/x-raw,width=320,pixel-aspect-ratio=1/1 ! videoconvert ! jpegenc quality=80 ! \
     multifilesink location="$frames/%06d.jpg"
 "$PAGE" --report "$OUT/report.jsonl" --video annotated.mp4 --frames "$frames" --title "$(basename "$VIDEO")" "$OUT" |
@@ -35,10 +35,10 @@ gst-launch-1.0 -e -q filesrc location="$VIDEO" ! decodebin ! videoconvert ! $DEC
       continue
     fi
     mkdir -p "$(dirname "$OUT/$dest")"
-    gst-launch-1.0 -q filesrc location="$source" ! decodebin ! videoconvert ! videoscale ! \
+    gst-launch-1.0 -q filesrc location="$source" ! decodebin ! $PREPARE ! videoscale ! \
       video/x-raw,width=640,pixel-aspect-ratio=1/1 ! videoconvert ! \
-      x264enc tune=zerolatency speed-preset=veryfast ! video/x-h264,profile=high ! h264parse ! \
-      mp4mux faststart=true ! filesink location="$OUT/$dest"
+      $H264 ! video/x-h264,profile=high ! \
+      $MP4MUX faststart=true ! filesink location="$OUT/$dest"
   done
 rm -rf "$frames"
 echo "wrote $OUT/index.html"

@@ -43,6 +43,9 @@ case "$MODE" in
   --test)
     # A one-shot build gains nothing from incremental caches; they cost half a gigabyte of disk.
     export CARGO_INCREMENTAL=0
+    echo "== formatting and lints"
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
     echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
     cargo check -p aicoach-engines --features tensorrt
     echo "== tests"

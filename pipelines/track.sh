@@ -6,5 +6,5 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 VIDEO=${1:?usage: $0 VIDEO [aicoachdetect properties...]}; shift
-exec gst-launch-1.0 -m filesrc location="$VIDEO" ! decodebin ! videoconvert ! \
+exec gst-launch-1.0 -m filesrc location="$VIDEO" ! decodebin ! $PREPARE ! \
   aicoachdetect "$@" ! aicoachtrack post-messages=true ! fakesink

@@ -59,6 +59,13 @@ impl PoseFrame {
         Self { time, score: landmarks.pose_score, joints }
     }
 
+    /// This pose moved by (`dx`, `dy`) and stamped `time`: the last pose carried onto a frame
+    /// that was not analysed, following the athlete's box.
+    pub fn carried(&self, dx: f32, dy: f32, time: f64) -> Self {
+        let joints = self.joints.iter().map(|j| Joint { x: j.x + dx, y: j.y + dy, ..*j }).collect();
+        Self { time, score: self.score, joints }
+    }
+
     /// The box around the joints seen with confidence, or around all of them if none are.
     pub fn bounding_box(&self) -> Option<Rect> {
         let seen = self.joints.iter().filter(|j| j.confidence >= SEEN_CONFIDENCE).map(Joint::point);
@@ -75,6 +82,14 @@ impl PoseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_carried_pose_moves_every_joint_and_keeps_confidences() {
+        let pose = PoseFrame { time: 1.0, score: 0.8, joints: vec![Joint { x: 10.0, y: 20.0, confidence: 0.7 }; 3] };
+        let carried = pose.carried(5.0, -2.0, 1.04);
+        assert_eq!((carried.time, carried.score), (1.04, 0.8));
+        assert!(carried.joints.iter().all(|j| *j == Joint { x: 15.0, y: 18.0, confidence: 0.7 }));
+    }
 
     #[test]
     fn scale_is_the_longer_side_of_the_seen_joints() {

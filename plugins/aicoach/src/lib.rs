@@ -10,9 +10,12 @@ pub mod detect;
 pub mod draw;
 pub mod frame;
 pub mod inference;
+pub mod input_check;
 pub mod meta;
 pub mod overlay;
 pub mod pose;
+pub mod realtime;
+pub mod timing;
 pub mod track;
 pub mod tracking;
 

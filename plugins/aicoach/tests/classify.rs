@@ -37,7 +37,8 @@ fn with_pose(pose: &PoseFrame, i: u64) -> gst::Buffer {
     {
         let b = buffer.get_mut().unwrap();
         b.set_pts(gst::ClockTime::from_mseconds(40 * i));
-        let source = meta::PoseSource { tracking_id: 1, model: "test", refine: "none", roi_source: "box" };
+        let source =
+            meta::PoseSource { tracking_id: 1, model: "test", refine: "none", roi_source: "box", carried: false };
         meta::set_pose(b, meta::pose_structure(pose, &source, 0.0));
     }
     buffer

@@ -114,7 +114,7 @@ fn bad_properties_fail_at_start_with_a_message_naming_them() {
     init();
     for (props, expected) in [
         ("model=huge", "unknown detector model 'huge'"),
-        ("engine=gpu9", "unknown engine 'gpu9'"),
+        ("engine=gpu9", "gpu9"),
         ("model=lite", "pose model, not a person detector"),
         ("model=/nonexistent/det.onnx", "/nonexistent/det.onnx"),
     ] {

@@ -46,7 +46,8 @@ fn frame(format: gst_video::VideoFormat, with_meta: bool, flagged: bool) -> (gst
     }
     if with_meta {
         let b = buffer.get_mut().unwrap();
-        let source = meta::PoseSource { tracking_id: 1, model: "test", refine: "none", roi_source: "box" };
+        let source =
+            meta::PoseSource { tracking_id: 1, model: "test", refine: "none", roi_source: "box", carried: false };
         meta::set_pose(b, meta::pose_structure(&figure(), &source, 0.5));
         let verdict = meta::Verdict {
             sport: "test".into(),

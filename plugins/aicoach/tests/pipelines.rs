@@ -3,43 +3,16 @@
 //! build's plugin: the file analysis gives an annotated MP4 with every frame and a report, and
 //! the session recorder stopped with Ctrl-C leaves playable recordings and a finished report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gst::prelude::*;
-
 mod common;
-use common::{VIDEO, init, plugin_dir, temp_dir};
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(name)
-}
+use common::{VIDEO, decode_grey, init, plugin_dir, report_lines, script, temp_dir};
 
 /// Frames decoded back from a video file (an unplayable file fails the test).
 fn decoded_frames(path: &Path) -> usize {
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={} ! decodebin ! videoconvert ! appsink name=sink sync=false",
-        path.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut n = 0;
-    while sink.pull_sample().is_ok() {
-        n += 1;
-    }
-    let error = pipeline.bus().unwrap().pop_filtered(&[gst::MessageType::Error]);
-    pipeline.set_state(gst::State::Null).unwrap();
-    assert!(error.is_none(), "{}: {error:?}", path.display());
-    n
-}
-
-fn report_lines(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect()
+    decode_grey(path).frames.len()
 }
 
 #[test]

@@ -129,7 +129,9 @@ fn latency_grows_by_the_lookahead() {
         // A buffer first, so that the caps with the frame rate are set.
         h.push(frame(&buffer, 0)).unwrap();
         let latency = h.query_latency().expect("latency answered");
-        assert_eq!(latency, gst::ClockTime::from_mseconds(20 + added), "lookahead {lookahead}");
+        // Upstream's, the lookahead's and the element's processing bound (below a second here).
+        let least = gst::ClockTime::from_mseconds(20 + added);
+        assert!(latency >= least && latency < least + gst::ClockTime::SECOND, "lookahead {lookahead}: {latency}");
     }
 }
 

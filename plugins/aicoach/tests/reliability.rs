@@ -15,7 +15,7 @@ use gstaicoach::meta;
 use serde_json::Value;
 
 mod common;
-use common::{PHOTO, VIDEO, first_sample, plugin_dir, temp_dir};
+use common::{PHOTO, VIDEO, first_sample, hips, plugin_dir, temp_dir};
 
 /// The leak test measures the whole process's threads and memory: it runs alone (write lock),
 /// every other test of this file shares the read lock.
@@ -226,13 +226,6 @@ fn photo_source(format: &str, width: u32, height: u32, frames: i32) -> String {
          video/x-raw,format={format},width={width},height={height},pixel-aspect-ratio=1/1 ! \
          imagefreeze num-buffers={frames}"
     )
-}
-
-/// The mean of the two hips in a report frame's keypoints.
-fn hips(frame: &Value) -> Option<(f64, f64)> {
-    let k = frame["keypoints"].as_object()?;
-    let (l, r) = (k.get("left_hip")?, k.get("right_hip")?);
-    Some(((l[0].as_f64()? + r[0].as_f64()?) / 2.0, (l[1].as_f64()? + r[1].as_f64()?) / 2.0))
 }
 
 #[test]
@@ -717,12 +710,12 @@ fn nonsense_property_values_are_errors_naming_them() {
     let _serial = init();
     for (element, props, expected) in [
         ("aicoachdetect", "model=\"\"", "unknown detector model ''"),
-        ("aicoachdetect", "engine=\"\"", "engine"),
+        ("aicoachdetect", "engine=gpu0", "gpu0"),
         ("aicoachdetect", "model=.onnx", ".onnx"),
         ("aicoachpose", "model=\"\"", "unknown pose model ''"),
-        ("aicoachpose", "refine=\"\"", "refine"),
+        ("aicoachpose", "refine=smooth", "smooth"),
         ("aicoachpose", "window=300 lookahead=299 engine=tpu", "tpu"),
-        ("aicoachtrack", "select=\"\"", "selection rule"),
+        ("aicoachtrack", "select=biggest", "biggest"),
         ("aicoachclassify", "profile=\"\"", "profile"),
         ("aicoachclassify", "profile=ski-jumping exemplars=/nonexistent", "/nonexistent"),
     ] {

@@ -13,8 +13,10 @@ use aicoach_coach::session::{FrameOutcome, Session};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use crate::realtime::Realtime;
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -56,6 +58,7 @@ struct State {
 pub struct AiCoachClassify {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    realtime: Realtime,
 }
 
 #[glib::object_subclass]
@@ -274,7 +277,18 @@ impl BaseTransformImpl for AiCoachClassify {
         self.parent_sink_event(event)
     }
 
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src
+            && let gst::QueryViewMut::Latency(q) = query.view_mut()
+        {
+            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, gst::ClockTime::ZERO);
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
+    }
+
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let obj = self.obj();
+        let _timer = self.realtime.measure(obj.upcast_ref());
         let post_messages = self.settings.lock().unwrap().post_messages;
         let time = buf.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
         let athlete = meta::athlete(buf).map(|(r, id, state)| AthleteBox {
@@ -285,7 +299,8 @@ impl BaseTransformImpl for AiCoachClassify {
             state,
             tracking_id: id,
         });
-        let pose = meta::read_pose(buf);
+        // A pose carried onto a frame that came too late to analyse was not seen: not judged.
+        let pose = meta::read_pose(buf).filter(|p| !p.carried);
         let (outcome, verdict) = {
             let mut guard = self.state.lock().unwrap();
             let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;

@@ -2,14 +2,18 @@
 //! aicoachdetect: person detection on chosen frames.
 
 use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
 
 use aicoach_engines::{ModelFile, ModelId, PersonDetector};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
+use crate::input_check::InputCheck;
+use crate::realtime::{self, Realtime};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -21,6 +25,8 @@ const DEFAULT_THRESHOLD: f64 = 0.5;
 const DEFAULT_INTERVAL: u32 = 0;
 const DEFAULT_MAX_DETECTIONS: u32 = 5;
 const DEFAULT_POST_MESSAGES: bool = false;
+/// The blank frame the detector first runs on.
+const WARM_UP_SIZE: (u32, u32) = (320, 240);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -28,7 +34,7 @@ struct Settings {
     /// outputs of one of them (its kind is taken from the file name: containing "nanodet", "ssd",
     /// or else the BlazePose detector).
     model: String,
-    engine: String,
+    engine: inference::Engine,
     threshold: f64,
     interval: u32,
     max_detections: u32,
@@ -40,7 +46,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             model: DEFAULT_MODEL.into(),
-            engine: DEFAULT_ENGINE.into(),
+            engine: DEFAULT_ENGINE,
             threshold: DEFAULT_THRESHOLD,
             interval: DEFAULT_INTERVAL,
             max_detections: DEFAULT_MAX_DETECTIONS,
@@ -86,6 +92,8 @@ struct State {
 pub struct AiCoachDetect {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    input_check: InputCheck,
+    realtime: Realtime,
 }
 
 #[glib::object_subclass]
@@ -145,9 +153,7 @@ impl ObjectImpl for AiCoachDetect {
         match pspec.name() {
             "model" => settings.model = value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_MODEL.into()),
             // Checked in start(), which fails with an error naming the bad value.
-            "engine" => {
-                settings.engine = value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_ENGINE.into())
-            }
+            "engine" => settings.engine = value.get().unwrap(),
             "threshold" => settings.threshold = value.get().unwrap(),
             "interval" => settings.interval = value.get().unwrap(),
             "max-detections" => settings.max_detections = value.get().unwrap(),
@@ -200,11 +206,21 @@ impl BaseTransformImpl for AiCoachDetect {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let options = inference::engine_options(&settings.engine, settings.threads)?;
+        let options = inference::engine_options(settings.engine, settings.threads);
         let file = settings.model_file().map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
-        let detector = PersonDetector::load(file, &options)
+        let mut detector = PersonDetector::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the detector: {e}")))?;
         gst::info!(CAT, imp = self, "detector {} on {}", settings.model, detector.engine().kind());
+        // A first run on a blank frame: the runtime's first inference sets itself up, and its
+        // time is the latency reported before real frames are measured.
+        let started = Instant::now();
+        let (w, h) = WARM_UP_SIZE;
+        let blank = vec![128u8; (w * h * 3) as usize];
+        let view = aicoach_engines::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
+        detector
+            .detect(&view)
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("The detector fails on a blank frame: {e}")))?;
+        self.realtime.set_initial(started.elapsed());
         for line in detector.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
@@ -228,7 +244,17 @@ impl BaseTransformImpl for AiCoachDetect {
         Ok(())
     }
 
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src
+            && let gst::QueryViewMut::Latency(q) = query.view_mut()
+        {
+            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, gst::ClockTime::ZERO);
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
+    }
+
     fn src_event(&self, event: gst::Event) -> bool {
+        self.realtime.on_src_event(&event);
         if meta::is_redetect_event(&event) {
             gst::debug!(CAT, imp = self, "re-detection requested: {:?}", event.structure());
             if let Some(state) = self.state.lock().unwrap().as_mut() {
@@ -240,6 +266,8 @@ impl BaseTransformImpl for AiCoachDetect {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        self.input_check.on_sink_event(self.obj().upcast_ref(), self.obj().sink_pad(), &event);
+        self.realtime.on_sink_event(&event);
         if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view()
             && let Some(state) = self.state.lock().unwrap().as_mut()
         {
@@ -250,6 +278,8 @@ impl BaseTransformImpl for AiCoachDetect {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let obj = self.obj();
+        let _timer = self.realtime.measure(obj.upcast_ref());
         // Only the values that may change while playing, copied: frames the detector skips
         // should cost next to nothing.
         let (interval, threshold, max_detections, post_messages) = {
@@ -261,6 +291,12 @@ impl BaseTransformImpl for AiCoachDetect {
         state.since_detection += 1;
         let due = state.pending || (interval > 0 && state.since_detection >= interval as u64);
         if !due {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        // Downstream is late: the detection waits for a frame that is on time (it stays due).
+        let (at, now) = realtime::running_times(self.obj().upcast_ref(), buf.pts());
+        if self.realtime.skip_analysis(at, now) {
+            gst::debug!(CAT, imp = self, "late: detection postponed from {:?}", buf.pts());
             return Ok(gst::FlowSuccess::Ok);
         }
         let info = state.info.clone().ok_or_else(|| {

@@ -4,7 +4,9 @@
 //! (COCO-17's names plus BlazePose's extras such as `left_heel`), holding the array
 //! `<x, y, confidence>` in frame pixels; keypoints below the element's `min-confidence` are
 //! left out. Besides: `tracking_id` (0 without a tracker), `score` (the model's person score),
-//! `model`, `refine`, `roi_source` (`keypoints` or `box`).
+//! `model`, `refine`, `roi_source` (`keypoints` or `box`), `carried` (true where the frame
+//! came too late to analyse and the last pose was moved along with the athlete's box: shown,
+//! never judged).
 
 use aicoach_engines::blazepose::KEYPOINT_NAMES;
 use aicoach_engines::pose::{Joint, PoseFrame};
@@ -22,6 +24,7 @@ pub struct PoseSource<'a> {
     pub model: &'a str,
     pub refine: &'a str,
     pub roi_source: &'a str,
+    pub carried: bool,
 }
 
 pub fn pose_structure(pose: &PoseFrame, source: &PoseSource, min_confidence: f32) -> gst::Structure {
@@ -31,6 +34,7 @@ pub fn pose_structure(pose: &PoseFrame, source: &PoseSource, min_confidence: f32
         .field("model", source.model)
         .field("refine", source.refine)
         .field("roi_source", source.roi_source)
+        .field("carried", source.carried)
         .build();
     for (joint, name) in pose.joints.iter().zip(KEYPOINT_NAMES) {
         if joint.confidence >= min_confidence {
@@ -49,6 +53,8 @@ pub fn set_pose(buffer: &mut gst::BufferRef, pose: gst::Structure) {
 pub struct PoseReading {
     pub tracking_id: u64,
     pub score: f32,
+    /// Not estimated on this frame: the last pose, moved with the athlete.
+    pub carried: bool,
     /// In [`KEYPOINT_NAMES`] order; `None` where the keypoint was left out.
     pub joints: Vec<Option<Joint>>,
 }
@@ -77,6 +83,7 @@ pub fn read_pose(buffer: &gst::BufferRef) -> Option<PoseReading> {
     Some(PoseReading {
         tracking_id: s.get::<u64>("tracking_id").unwrap_or(0),
         score: s.get::<f64>("score").unwrap_or(0.0) as f32,
+        carried: s.get::<bool>("carried").unwrap_or(false),
         joints: KEYPOINT_NAMES.iter().map(|n| s.get::<gst::Array>(*n).ok().and_then(|a| joint_from(&a))).collect(),
     })
 }
@@ -93,14 +100,14 @@ mod tests {
             .map(|i| Joint { x: i as f32, y: 2.0 * i as f32, confidence: if i == 5 { 0.2 } else { 0.9 } })
             .collect();
         let pose = PoseFrame { time: 0.0, score: 0.97, joints: joints.clone() };
-        let source = PoseSource { tracking_id: 3, model: "lite", refine: "none", roi_source: "box" };
+        let source = PoseSource { tracking_id: 3, model: "lite", refine: "none", roi_source: "box", carried: true };
         let s = pose_structure(&pose, &source, 0.5);
         assert_eq!(s.name(), "aicoach/pose");
         assert!(s.has_field("left_foot_index") && !s.has_field("right_eye"));
         let mut buffer = gst::Buffer::new();
         set_pose(buffer.get_mut().unwrap(), s);
         let back = read_pose(&buffer).unwrap();
-        assert_eq!(back.tracking_id, 3);
+        assert_eq!((back.tracking_id, back.carried), (3, true));
         assert!((back.score - 0.97).abs() < 1e-6);
         assert_eq!(back.joints[5], None);
         assert_eq!(back.joints[11], Some(joints[11]));

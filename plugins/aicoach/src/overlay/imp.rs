@@ -12,6 +12,8 @@ use gst_video::prelude::*;
 
 use crate::draw::scene::{self, Athlete, Layers, Scene};
 use crate::draw::{Canvas, Matrix, PixelLayout};
+use crate::realtime::Realtime;
+use crate::timing::{self, FrameClock};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -46,6 +48,9 @@ impl Default for Settings {
 pub struct AiCoachOverlay {
     settings: Mutex<Settings>,
     info: Mutex<Option<gst_video::VideoInfo>>,
+    /// The frames' spacing, for durations the encoder downstream needs.
+    clock: Mutex<FrameClock>,
+    realtime: Realtime,
 }
 
 #[glib::object_subclass]
@@ -177,10 +182,39 @@ impl BaseTransformImpl for AiCoachOverlay {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *self.info.lock().unwrap() = None;
+        self.clock.lock().unwrap().reset();
         Ok(())
     }
 
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if matches!(event.view(), gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_)) {
+            self.clock.lock().unwrap().reset();
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src
+            && let gst::QueryViewMut::Latency(q) = query.view_mut()
+        {
+            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, gst::ClockTime::ZERO);
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
+    }
+
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let obj = self.obj();
+        let _timer = self.realtime.measure(obj.upcast_ref());
+        // The output goes to an encoder and a muxer: every frame leaves with a real duration.
+        {
+            let mut clock = self.clock.lock().unwrap();
+            clock.time(buf.pts().map(|t| t.nseconds()));
+            if let Some(ns) =
+                timing::repaired_duration_ns(buf.duration().map(|d| d.nseconds()), clock.usual_interval_ns())
+            {
+                buf.set_duration(gst::ClockTime::from_nseconds(ns));
+            }
+        }
         let pose = meta::read_pose(buf);
         let verdict = meta::read_verdict(buf);
         let athlete = meta::athlete(buf);

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
 
 use aicoach_engines::movenet::BodyModel;
 use aicoach_engines::pose::{PoseEstimator, PoseFrame, RefineMode, Refiner, RefinerConfig};
@@ -16,6 +17,9 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
+use crate::input_check::InputCheck;
+use crate::realtime::{self, Realtime};
+use crate::timing::{self, FrameClock};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -26,11 +30,34 @@ const DEFAULT_MODEL: &str = "lite";
 const DEFAULT_BODY_MODEL: &str = "movenet-lightning";
 const DEFAULT_WINDOW: u32 = 9;
 const DEFAULT_LOOKAHEAD: u32 = 0;
-const DEFAULT_REFINE: &str = "spatiotemporal";
+const DEFAULT_REFINE: Refine = Refine::Spatiotemporal;
 const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
 const DEFAULT_POST_MESSAGES: bool = false;
-/// The frame rate assumed for the latency of a lookahead when the caps give none.
-const FALLBACK_FPS: u64 = 30;
+/// The blank frame the models first run on.
+const WARM_UP_SIZE: (u32, u32) = (256, 256);
+
+/// The `refine` property's values (`gst-inspect-1.0` lists them).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstAiCoachRefine")]
+pub enum Refine {
+    #[enum_value(name = "The model's keypoints as they are", nick = "none")]
+    None,
+    #[enum_value(name = "An adaptive filter per joint over time", nick = "temporal")]
+    Temporal,
+    #[enum_value(name = "Joints correct each other (bone lengths), then temporal", nick = "spatiotemporal")]
+    Spatiotemporal,
+}
+
+impl From<Refine> for RefineMode {
+    fn from(r: Refine) -> Self {
+        match r {
+            Refine::None => RefineMode::None,
+            Refine::Temporal => RefineMode::Temporal,
+            Refine::Spatiotemporal => RefineMode::Spatiotemporal,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -38,10 +65,10 @@ struct Settings {
     model: String,
     /// `movenet-lightning`, `none`, or a path to a MoveNet SinglePose `.onnx`.
     body_model: String,
-    engine: String,
+    engine: inference::Engine,
     window: u32,
     lookahead: u32,
-    refine: String,
+    refine: Refine,
     min_confidence: f64,
     threads: u32,
     post_messages: bool,
@@ -52,10 +79,10 @@ impl Default for Settings {
         Self {
             model: DEFAULT_MODEL.into(),
             body_model: DEFAULT_BODY_MODEL.into(),
-            engine: DEFAULT_ENGINE.into(),
+            engine: DEFAULT_ENGINE,
             window: DEFAULT_WINDOW,
             lookahead: DEFAULT_LOOKAHEAD,
-            refine: DEFAULT_REFINE.into(),
+            refine: DEFAULT_REFINE,
             min_confidence: DEFAULT_MIN_CONFIDENCE,
             threads: DEFAULT_THREADS,
             post_messages: DEFAULT_POST_MESSAGES,
@@ -92,8 +119,7 @@ impl Settings {
     }
 
     fn refiner_config(&self) -> Result<RefinerConfig, String> {
-        let mode: RefineMode = self.refine.parse()?;
-        RefinerConfig::new(mode, self.window as usize, self.lookahead as usize)
+        RefinerConfig::new(self.refine.into(), self.window as usize, self.lookahead as usize)
     }
 }
 
@@ -102,6 +128,8 @@ struct Held {
     buffer: gst::Buffer,
     tracking_id: u64,
     roi_source: &'static str,
+    /// The pose is the last one moved along, not estimated on this frame.
+    carried: bool,
 }
 
 struct State {
@@ -116,9 +144,28 @@ struct State {
     ready: VecDeque<(Held, Option<PoseFrame>)>,
     model: String,
     refine: RefineMode,
+    /// The frames' times, from their timestamps: the refinement's spacing and the lookahead's
+    /// latency.
+    clock: FrameClock,
+    /// The frame interval the reported latency was computed for.
+    latency_interval_ns: u64,
+    /// The last pose estimated (unrefined), where it was estimated from and the athlete's box
+    /// then: carried onto frames too late to analyse.
+    last_estimate: Option<(PoseFrame, &'static str, Option<Rect>)>,
 }
 
 impl State {
+    /// The longest a frame may take to come, for the lookahead's latency: the longest recent
+    /// interval between timestamps; before there are any, the caps' rate where it is plausible
+    /// for a camera, else 30 fps.
+    fn frame_interval_ns(&self) -> u64 {
+        self.clock.longest_interval_ns().unwrap_or_else(|| {
+            let caps_rate =
+                self.info.as_ref().and_then(|i| timing::plausible_interval_ns(i.fps().numer(), i.fps().denom()));
+            caps_rate.unwrap_or(timing::DEFAULT_INTERVAL_NS)
+        })
+    }
+
     fn take_refined(&mut self, refined: Option<Option<PoseFrame>>) {
         if let Some(pose) = refined {
             let held = self.held.pop_front().expect("the refiner holds no more frames than we do");
@@ -131,6 +178,8 @@ impl State {
 pub struct AiCoachPose {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    input_check: InputCheck,
+    realtime: Realtime,
 }
 
 #[glib::object_subclass]
@@ -173,10 +222,9 @@ impl ObjectImpl for AiCoachPose {
                     .default_value(DEFAULT_LOOKAHEAD)
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecString::builder("refine")
+                glib::ParamSpecEnum::builder_with_default("refine", DEFAULT_REFINE)
                     .nick("Refine")
-                    .blurb("Refinement: none, temporal (adaptive filter per joint), spatiotemporal (joints correct each other, then temporal)")
-                    .default_value(Some(DEFAULT_REFINE))
+                    .blurb("How keypoints are refined over the window")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("min-confidence")
@@ -203,13 +251,13 @@ impl ObjectImpl for AiCoachPose {
         let mut settings = self.settings.lock().unwrap();
         let string = |default: &str| value.get::<Option<String>>().unwrap().unwrap_or_else(|| default.into());
         match pspec.name() {
-            // Strings and the window are checked in start(), which fails naming the bad value.
+            // Model names and the window are checked in start(), which fails naming the bad value.
             "model" => settings.model = string(DEFAULT_MODEL),
             "body-model" => settings.body_model = string(DEFAULT_BODY_MODEL),
-            "engine" => settings.engine = string(DEFAULT_ENGINE),
+            "engine" => settings.engine = value.get().unwrap(),
             "window" => settings.window = value.get().unwrap(),
             "lookahead" => settings.lookahead = value.get().unwrap(),
-            "refine" => settings.refine = string(DEFAULT_REFINE),
+            "refine" => settings.refine = value.get().unwrap(),
             "min-confidence" => settings.min_confidence = value.get().unwrap(),
             "threads" => settings.threads = value.get().unwrap(),
             "post-messages" => settings.post_messages = value.get().unwrap(),
@@ -272,9 +320,9 @@ impl AiCoachPose {
             let s = self.settings.lock().unwrap();
             (s.min_confidence as f32, s.post_messages)
         };
-        let Held { mut buffer, tracking_id, roi_source } = held;
+        let Held { mut buffer, tracking_id, roi_source, carried } = held;
         let structure = pose.as_ref().map(|p| {
-            let source = meta::PoseSource { tracking_id, model, refine: refine.name(), roi_source };
+            let source = meta::PoseSource { tracking_id, model, refine: refine.name(), roi_source, carried };
             meta::pose_structure(p, &source, min_confidence)
         });
         gst::log!(CAT, imp = self, "{:?}: pose {}", buffer.pts(), structure.is_some());
@@ -316,15 +364,21 @@ impl AiCoachPose {
         Ok(gst::FlowSuccess::Ok)
     }
 
-    /// The latency the lookahead adds: that many frame durations, rounded up.
+    /// Asks the pipeline to query the latency again (after the lookahead's changed).
+    fn post_latency(&self) {
+        gst::debug!(CAT, imp = self, "the lookahead's latency changed");
+        let _ = self.obj().post_message(gst::message::Latency::builder().src(&*self.obj()).build());
+    }
+
+    /// The latency the lookahead adds: that many of the longest recent frame intervals.
     fn added_latency(&self) -> gst::ClockTime {
         let lookahead = self.settings.lock().unwrap().lookahead as u64;
-        let fps = self.state.lock().unwrap().as_ref().and_then(|s| s.info.as_ref().map(|i| i.fps()));
-        let (numer, denom) = match fps {
-            Some(f) if f.numer() > 0 && f.denom() > 0 => (f.numer() as u64, f.denom() as u64),
-            _ => (FALLBACK_FPS, 1),
-        };
-        gst::ClockTime::SECOND.mul_div_ceil(lookahead * denom, numer).unwrap_or(gst::ClockTime::MAX)
+        let mut guard = self.state.lock().unwrap();
+        let interval = guard.as_mut().map_or(timing::DEFAULT_INTERVAL_NS, |s| {
+            s.latency_interval_ns = s.frame_interval_ns();
+            s.latency_interval_ns
+        });
+        gst::ClockTime::from_nseconds(lookahead.saturating_mul(interval))
     }
 }
 
@@ -336,7 +390,7 @@ impl BaseTransformImpl for AiCoachPose {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
         let bad = |e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}"));
-        let options = inference::engine_options(&settings.engine, settings.threads)?;
+        let options = inference::engine_options(settings.engine, settings.threads);
         let refiner_config = settings.refiner_config().map_err(bad)?;
         let file = settings.model_file().map_err(bad)?;
         let body_file = settings.body_model_file().map_err(bad)?;
@@ -346,7 +400,7 @@ impl BaseTransformImpl for AiCoachPose {
         for line in landmarker.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
-        let estimator = match body_file {
+        let mut estimator = match body_file {
             None => PoseEstimator::new(landmarker),
             Some(file) => {
                 let body = BodyModel::load(file, &options)
@@ -355,6 +409,18 @@ impl BaseTransformImpl for AiCoachPose {
                 PoseEstimator::with_body_model(landmarker, body)
             }
         };
+        // A first run on a blank frame: the runtimes' first inference sets itself up, and its
+        // time is the latency reported before real frames are measured.
+        let started = Instant::now();
+        let (w, h) = WARM_UP_SIZE;
+        let blank = vec![128u8; (w * h * 3) as usize];
+        let view = aicoach_engines::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
+        let athlete = Rect { x: w as f32 / 4.0, y: 0.0, w: w as f32 / 2.0, h: h as f32 };
+        estimator
+            .estimate(&view, Some(&athlete), 0.0)
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("Pose estimation fails on a blank frame: {e}")))?;
+        estimator.reset();
+        self.realtime.set_initial(started.elapsed());
         *self.state.lock().unwrap() = Some(State {
             estimator,
             refiner: Refiner::new(refiner_config),
@@ -369,6 +435,9 @@ impl BaseTransformImpl for AiCoachPose {
                 format!("{}+{}", settings.body_model, settings.model)
             },
             refine: refiner_config.mode,
+            clock: FrameClock::default(),
+            latency_interval_ns: timing::DEFAULT_INTERVAL_NS,
+            last_estimate: None,
         });
         Ok(())
     }
@@ -382,13 +451,6 @@ impl BaseTransformImpl for AiCoachPose {
         let info = gst_video::VideoInfo::from_caps(incaps)
             .map_err(|_| gst::loggable_error!(CAT, "Cannot parse caps {incaps}"))?;
         let lookahead = self.settings.lock().unwrap().lookahead;
-        if lookahead > 0 && info.fps().numer() == 0 {
-            gst::element_imp_warning!(
-                self,
-                gst::StreamError::Format,
-                ("The stream has no frame rate: the lookahead's latency is reported for {FALLBACK_FPS} fps")
-            );
-        }
         if let Some(state) = self.state.lock().unwrap().as_mut() {
             let resized =
                 state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
@@ -400,12 +462,19 @@ impl BaseTransformImpl for AiCoachPose {
             state.info = Some(info);
         }
         if lookahead > 0 {
-            let _ = self.obj().post_message(gst::message::Latency::builder().src(&*self.obj()).build());
+            self.post_latency();
         }
         Ok(())
     }
 
+    fn src_event(&self, event: gst::Event) -> bool {
+        self.realtime.on_src_event(&event);
+        self.parent_src_event(event)
+    }
+
     fn sink_event(&self, event: gst::Event) -> bool {
+        self.input_check.on_sink_event(self.obj().upcast_ref(), self.obj().sink_pad(), &event);
+        self.realtime.on_sink_event(&event);
         match event.view() {
             gst::EventView::FlushStop(_) => {
                 if let Some(state) = self.state.lock().unwrap().as_mut() {
@@ -414,6 +483,8 @@ impl BaseTransformImpl for AiCoachPose {
                     state.held.clear();
                     state.ready.clear();
                     state.tracking_id = None;
+                    state.clock.reset();
+                    state.last_estimate = None;
                 }
             }
             _ if event.is_serialized() => {
@@ -426,6 +497,8 @@ impl BaseTransformImpl for AiCoachPose {
                     state.estimator.reset();
                     state.refiner.break_sequence();
                     state.tracking_id = None;
+                    state.clock.reset();
+                    state.last_estimate = None;
                 }
             }
             _ => {}
@@ -437,33 +510,38 @@ impl BaseTransformImpl for AiCoachPose {
         if direction == gst::PadDirection::Src
             && let gst::QueryViewMut::Latency(q) = query.view_mut()
         {
-            if !self.obj().sink_pad().peer_query(q.query_mut()) {
-                return false;
-            }
-            let (live, min, max) = q.result();
-            let added = self.added_latency();
-            gst::debug!(CAT, imp = self, "upstream latency {min} / {max:?}, adding {added}");
-            q.set(live, min + added, max.map(|m| m + added));
-            return true;
+            let lookahead = self.added_latency();
+            gst::debug!(CAT, imp = self, "adding the lookahead's {lookahead} and the processing time's bound");
+            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, lookahead);
         }
         BaseTransformImplExt::parent_query(self, direction, query)
     }
 
     fn submit_input_buffer(&self, _is_discont: bool, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let obj = self.obj();
+        let _timer = self.realtime.measure(obj.upcast_ref());
+        let lookahead = self.settings.lock().unwrap().lookahead;
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         let info = state.info.clone().ok_or_else(|| {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
             gst::FlowError::NotNegotiated
         })?;
-        let time = buffer.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
+        let time = state.clock.time(buffer.pts().map(|t| t.nseconds()));
+        // Frames further apart than the latency reported for the lookahead assumed: a live
+        // sink must be told to wait longer.
+        let latency_grew = lookahead > 0 && state.frame_interval_ns() > state.latency_interval_ns;
         let (athlete, tracking_id) = match athlete_box(&buffer) {
             Ok(found) => found,
             Err(()) => {
                 state.estimator.reset();
                 let refined = state.refiner.push(None);
-                state.held.push_back(Held { buffer, tracking_id: 0, roi_source: "" });
+                state.held.push_back(Held { buffer, tracking_id: 0, roi_source: "", carried: false });
                 state.take_refined(refined);
+                drop(guard);
+                if latency_grew {
+                    self.post_latency();
+                }
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
@@ -471,8 +549,32 @@ impl BaseTransformImpl for AiCoachPose {
             gst::debug!(CAT, imp = self, "new track {tracking_id}: starting the pose afresh");
             state.estimator.reset();
             state.refiner.break_sequence();
+            state.last_estimate = None;
         }
         state.tracking_id = Some(tracking_id);
+        // Downstream is late: this frame shows the last pose, moved with the athlete's box,
+        // and the estimator's time goes to catching up.
+        let (at, now) = realtime::running_times(self.obj().upcast_ref(), buffer.pts());
+        let carried = state.last_estimate.as_ref().map(|(pose, source, then)| {
+            let shift = match (then, &athlete) {
+                (Some(then), Some(now)) => (now.center().x - then.center().x, now.center().y - then.center().y),
+                _ => (0.0, 0.0),
+            };
+            (pose.carried(shift.0, shift.1, time), *source)
+        });
+        if let Some((pose, roi_source)) = carried
+            && self.realtime.skip_analysis(at, now)
+        {
+            gst::debug!(CAT, imp = self, "late: pose carried onto {:?}", buffer.pts());
+            let refined = state.refiner.push(Some(pose));
+            state.held.push_back(Held { buffer, tracking_id, roi_source, carried: true });
+            state.take_refined(refined);
+            drop(guard);
+            if latency_grew {
+                self.post_latency();
+            }
+            return Ok(gst::FlowSuccess::Ok);
+        }
         let estimate = frame::with_view(&buffer, &info, |view| state.estimator.estimate(view, athlete.as_ref(), time))
             .map_err(|e| {
                 gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
@@ -488,10 +590,14 @@ impl BaseTransformImpl for AiCoachPose {
         let seen = estimate.as_ref().filter(|_| tracking_id != 0).and_then(|e| {
             Some(meta::PoseSeen { pts: buffer.pts()?, tracking_id, rect: e.pose.bounding_box()?, score: e.pose.score })
         });
+        state.last_estimate = estimate.as_ref().map(|e| (e.pose.clone(), roi_source, athlete));
         let refined = state.refiner.push(estimate.map(|e| e.pose));
-        state.held.push_back(Held { buffer, tracking_id, roi_source });
+        state.held.push_back(Held { buffer, tracking_id, roi_source, carried: false });
         state.take_refined(refined);
         drop(guard);
+        if latency_grew {
+            self.post_latency();
+        }
         if let Some(seen) = seen {
             // Nobody upstream may want it (no tracker): not an error.
             let _ = self.obj().sink_pad().push_event(meta::pose_seen_event(&seen));

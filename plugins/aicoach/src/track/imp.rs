@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! aicoachtrack: a thin adapter between buffers and `tracking::AthleteTracker`.
 
+use std::collections::VecDeque;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -9,6 +10,9 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use crate::input_check::InputCheck;
+use crate::realtime::Realtime;
+use crate::timing::FrameClock;
 use crate::tracking::{AthleteTracker, PoseCue, SelectRule, TrackState, TrackerConfig};
 use crate::{frame, meta};
 
@@ -16,66 +20,54 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("aicoachtrack", gst::DebugColorFlags::empty(), Some("AI Coach athlete tracker"))
 });
 
-const DEFAULT_SELECT: &str = "center";
-const DEFAULT_VERIFY_THRESHOLD: f64 = 7.0;
-const DEFAULT_LOST_AFTER: u32 = 10;
-const DEFAULT_REDETECT_INTERVAL: u32 = 5;
-const DEFAULT_MIN_SIMILARITY: f64 = 0.8;
-const DEFAULT_VERIFY_INTERVAL: u32 = 15;
-const DEFAULT_FORGET_AFTER: f64 = 3.0;
-const DEFAULT_POST_MESSAGES: bool = false;
 /// A pose sighting older than this many frames says nothing about where the athlete is now.
-const MAX_POSE_AGE: u64 = 4;
-/// The frame rate assumed for ageing pose sightings when the caps give none.
-const FALLBACK_FPS: f64 = 30.0;
+const MAX_POSE_AGE: usize = 4;
 
-#[derive(Debug, Clone)]
+/// The `select` property's values (`gst-inspect-1.0` lists them).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstAiCoachSelect")]
+pub enum Select {
+    #[enum_value(
+        name = "Highest score nearest the centre, larger people preferred a little (a filmed athlete)",
+        nick = "center"
+    )]
+    Center,
+    #[enum_value(name = "Highest detection score", nick = "score")]
+    Score,
+    #[enum_value(name = "Largest box (the person nearest the camera)", nick = "largest")]
+    Largest,
+}
+
+impl From<Select> for SelectRule {
+    fn from(s: Select) -> Self {
+        match s {
+            Select::Center => SelectRule::Center,
+            Select::Score => SelectRule::Score,
+            Select::Largest => SelectRule::Largest,
+        }
+    }
+}
+
+impl From<SelectRule> for Select {
+    fn from(s: SelectRule) -> Self {
+        match s {
+            SelectRule::Center => Select::Center,
+            SelectRule::Score => Select::Score,
+            SelectRule::Largest => Select::Largest,
+        }
+    }
+}
+
+/// The tracker's own configuration is the settings: its defaults are the properties' defaults.
+#[derive(Debug, Clone, Default)]
 struct Settings {
-    select: String,
-    verify_threshold: f64,
-    lost_after: u32,
-    redetect_interval: u32,
-    min_similarity: f64,
-    verify_interval: u32,
-    forget_after: f64,
+    tracker: TrackerConfig,
     post_messages: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            select: DEFAULT_SELECT.into(),
-            verify_threshold: DEFAULT_VERIFY_THRESHOLD,
-            lost_after: DEFAULT_LOST_AFTER,
-            redetect_interval: DEFAULT_REDETECT_INTERVAL,
-            min_similarity: DEFAULT_MIN_SIMILARITY,
-            verify_interval: DEFAULT_VERIFY_INTERVAL,
-            forget_after: DEFAULT_FORGET_AFTER,
-            post_messages: DEFAULT_POST_MESSAGES,
-        }
-    }
-}
-
-impl Settings {
-    /// `select` is parsed once in start() (it may only change in READY); the rest may change
-    /// while playing and is read on every frame.
-    fn tracker_config(&self, select: SelectRule, fps: f32) -> TrackerConfig {
-        TrackerConfig {
-            select,
-            verify_psr: self.verify_threshold as f32,
-            lost_after: self.lost_after,
-            redetect_interval: self.redetect_interval,
-            min_similarity: self.min_similarity as f32,
-            verify_interval: self.verify_interval,
-            forget_after: self.forget_after as f32,
-            fps,
-        }
-    }
 }
 
 struct State {
     tracker: AthleteTracker,
-    select: SelectRule,
     info: Option<gst_video::VideoInfo>,
     /// PTS when the current track id was first and last seen.
     first_seen: Option<gst::ClockTime>,
@@ -83,15 +75,14 @@ struct State {
     track_id: u64,
     /// The pose estimator's latest report (an upstream event from downstream).
     pose_seen: Option<meta::PoseSeen>,
+    /// The frames' times for the tracker's timers.
+    clock: FrameClock,
+    /// The timestamps of the last frames tracked, newest last: a pose sighting's age is
+    /// counted in them.
+    recent_pts: VecDeque<gst::ClockTime>,
 }
 
 impl State {
-    /// The caps' frame rate, or `FALLBACK_FPS` where they give none (still images, variable).
-    fn fps(&self) -> f64 {
-        let fps = self.info.as_ref().map(|i| i.fps()).filter(|f| f.numer() > 0 && f.denom() > 0);
-        fps.map_or(FALLBACK_FPS, |f| f.numer() as f64 / f.denom() as f64)
-    }
-
     /// The pose estimator's latest sighting as a cue for the frame at `pts`: only for the
     /// current athlete, and only while recent.
     fn pose_cue(&self, pts: Option<gst::ClockTime>) -> Option<PoseCue> {
@@ -102,8 +93,19 @@ impl State {
         if seen.tracking_id != self.track_id || seen.pts >= pts {
             return None;
         }
-        let frames_ago = ((pts - seen.pts).nseconds() as f64 * self.fps() / 1e9).round() as u64;
-        (1..=MAX_POSE_AGE).contains(&frames_ago).then_some(PoseCue { bbox: seen.rect, frames_ago: frames_ago as u32 })
+        // Frames, counted on their timestamps: a caps' frame rate may be a mere label.
+        let frames_ago = 1 + self.recent_pts.iter().filter(|&&p| p > seen.pts).count();
+        let sighted = self.recent_pts.contains(&seen.pts);
+        (sighted && frames_ago <= MAX_POSE_AGE).then_some(PoseCue { bbox: seen.rect, frames_ago: frames_ago as u32 })
+    }
+
+    fn remember_pts(&mut self, pts: Option<gst::ClockTime>) {
+        if let Some(pts) = pts {
+            if self.recent_pts.len() == MAX_POSE_AGE {
+                self.recent_pts.pop_front();
+            }
+            self.recent_pts.push_back(pts);
+        }
     }
 }
 
@@ -111,6 +113,8 @@ impl State {
 pub struct AiCoachTrack {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    input_check: InputCheck,
+    realtime: Realtime,
 }
 
 #[glib::object_subclass]
@@ -123,11 +127,11 @@ impl ObjectSubclass for AiCoachTrack {
 impl ObjectImpl for AiCoachTrack {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let defaults = TrackerConfig::default();
             vec![
-                glib::ParamSpecString::builder("select")
+                glib::ParamSpecEnum::builder_with_default("select", Select::from(defaults.select))
                     .nick("Select")
-                    .blurb("How the athlete is chosen among people: center (highest score nearest the centre), score, largest")
-                    .default_value(Some(DEFAULT_SELECT))
+                    .blurb("How the athlete is chosen among the people detected")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("verify-threshold")
@@ -135,7 +139,7 @@ impl ObjectImpl for AiCoachTrack {
                     .blurb("Tracker confidence (peak-to-sidelobe ratio) below which a detection is asked to verify the track")
                     .minimum(0.0)
                     .maximum(100.0)
-                    .default_value(DEFAULT_VERIFY_THRESHOLD)
+                    .default_value(defaults.verify_psr as f64)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("lost-after")
@@ -143,7 +147,7 @@ impl ObjectImpl for AiCoachTrack {
                     .blurb("Frames of failed verification before the athlete is declared lost")
                     .minimum(1)
                     .maximum(10_000)
-                    .default_value(DEFAULT_LOST_AFTER)
+                    .default_value(defaults.lost_after)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("redetect-interval")
@@ -151,7 +155,7 @@ impl ObjectImpl for AiCoachTrack {
                     .blurb("Frames between re-detection requests while searching, verifying or lost")
                     .minimum(1)
                     .maximum(10_000)
-                    .default_value(DEFAULT_REDETECT_INTERVAL)
+                    .default_value(defaults.redetect_interval)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecDouble::builder("min-similarity")
@@ -159,13 +163,13 @@ impl ObjectImpl for AiCoachTrack {
                     .blurb("Least colour similarity (0..1) for a detection to be taken as the athlete")
                     .minimum(0.0)
                     .maximum(1.0)
-                    .default_value(DEFAULT_MIN_SIMILARITY)
+                    .default_value(defaults.min_similarity as f64)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("verify-interval")
                     .nick("Verify interval")
                     .blurb("Frames between detections that confirm a confident track (0: only when unsure)")
-                    .default_value(DEFAULT_VERIFY_INTERVAL)
+                    .default_value(defaults.verify_interval)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecDouble::builder("forget-after")
@@ -173,13 +177,13 @@ impl ObjectImpl for AiCoachTrack {
                     .blurb("Seconds lost after which the athlete is forgotten and the next one chosen gets a new id (0: never)")
                     .minimum(0.0)
                     .maximum(3600.0)
-                    .default_value(DEFAULT_FORGET_AFTER)
+                    .default_value(defaults.forget_after as f64)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message with the athlete's box and state for every frame")
-                    .default_value(DEFAULT_POST_MESSAGES)
+                    .default_value(false)
                     .mutable_playing()
                     .build(),
             ]
@@ -190,16 +194,13 @@ impl ObjectImpl for AiCoachTrack {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap();
         match pspec.name() {
-            // Checked in start(), which fails with an error naming the bad value.
-            "select" => {
-                settings.select = value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_SELECT.into())
-            }
-            "verify-threshold" => settings.verify_threshold = value.get().unwrap(),
-            "lost-after" => settings.lost_after = value.get().unwrap(),
-            "redetect-interval" => settings.redetect_interval = value.get().unwrap(),
-            "min-similarity" => settings.min_similarity = value.get().unwrap(),
-            "verify-interval" => settings.verify_interval = value.get().unwrap(),
-            "forget-after" => settings.forget_after = value.get().unwrap(),
+            "select" => settings.tracker.select = value.get::<Select>().unwrap().into(),
+            "verify-threshold" => settings.tracker.verify_psr = value.get::<f64>().unwrap() as f32,
+            "lost-after" => settings.tracker.lost_after = value.get().unwrap(),
+            "redetect-interval" => settings.tracker.redetect_interval = value.get().unwrap(),
+            "min-similarity" => settings.tracker.min_similarity = value.get::<f64>().unwrap() as f32,
+            "verify-interval" => settings.tracker.verify_interval = value.get().unwrap(),
+            "forget-after" => settings.tracker.forget_after = value.get::<f64>().unwrap() as f32,
             "post-messages" => settings.post_messages = value.get().unwrap(),
             _ => unimplemented!(),
         }
@@ -208,13 +209,13 @@ impl ObjectImpl for AiCoachTrack {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap();
         match pspec.name() {
-            "select" => settings.select.to_value(),
-            "verify-threshold" => settings.verify_threshold.to_value(),
-            "lost-after" => settings.lost_after.to_value(),
-            "redetect-interval" => settings.redetect_interval.to_value(),
-            "min-similarity" => settings.min_similarity.to_value(),
-            "verify-interval" => settings.verify_interval.to_value(),
-            "forget-after" => settings.forget_after.to_value(),
+            "select" => Select::from(settings.tracker.select).to_value(),
+            "verify-threshold" => (settings.tracker.verify_psr as f64).to_value(),
+            "lost-after" => settings.tracker.lost_after.to_value(),
+            "redetect-interval" => settings.tracker.redetect_interval.to_value(),
+            "min-similarity" => (settings.tracker.min_similarity as f64).to_value(),
+            "verify-interval" => settings.tracker.verify_interval.to_value(),
+            "forget-after" => (settings.tracker.forget_after as f64).to_value(),
             "post-messages" => settings.post_messages.to_value(),
             _ => unimplemented!(),
         }
@@ -251,6 +252,8 @@ impl AiCoachTrack {
             state.last_seen = None;
             state.track_id = 0;
             state.pose_seen = None;
+            state.clock.reset();
+            state.recent_pts.clear();
         }
     }
 }
@@ -261,20 +264,16 @@ impl BaseTransformImpl for AiCoachTrack {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let (select, config) = {
-            let settings = self.settings.lock().unwrap();
-            let select: SelectRule =
-                settings.select.parse().map_err(|e: String| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
-            (select, settings.tracker_config(select, FALLBACK_FPS as f32))
-        };
+        let config = self.settings.lock().unwrap().tracker.clone();
         *self.state.lock().unwrap() = Some(State {
             tracker: AthleteTracker::new(config),
-            select,
             info: None,
             first_seen: None,
             last_seen: None,
             track_id: 0,
             pose_seen: None,
+            clock: FrameClock::default(),
+            recent_pts: VecDeque::with_capacity(MAX_POSE_AGE),
         });
         Ok(())
     }
@@ -302,6 +301,7 @@ impl BaseTransformImpl for AiCoachTrack {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        self.input_check.on_sink_event(self.obj().upcast_ref(), self.obj().sink_pad(), &event);
         match event.view() {
             gst::EventView::FlushStop(_) => self.reset("flush"),
             gst::EventView::StreamStart(_) => self.reset("new stream"),
@@ -322,7 +322,18 @@ impl BaseTransformImpl for AiCoachTrack {
         self.parent_src_event(event)
     }
 
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src
+            && let gst::QueryViewMut::Latency(q) = query.view_mut()
+        {
+            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, gst::ClockTime::ZERO);
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
+    }
+
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let obj = self.obj();
+        let _timer = self.realtime.measure(obj.upcast_ref());
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         let info = state.info.clone().ok_or_else(|| {
@@ -331,18 +342,20 @@ impl BaseTransformImpl for AiCoachTrack {
         })?;
         let post_messages = {
             let settings = self.settings.lock().unwrap();
-            *state.tracker.config_mut() = settings.tracker_config(state.select, state.fps() as f32);
+            // `select` may only change in READY; the rest while playing, read on every frame.
+            *state.tracker.config_mut() = settings.tracker.clone();
             settings.post_messages
         };
         let persons = meta::detector_ran(buf).then(|| meta::persons(buf));
         let pose = state.pose_cue(buf.pts());
+        let time = state.clock.time(buf.pts().map(|t| t.nseconds()));
+        state.remember_pts(buf.pts());
         let output = {
-            frame::with_view(buf, &info, |view| state.tracker.update(view, persons.as_deref(), pose.as_ref())).map_err(
-                |e| {
+            frame::with_view(buf, &info, |view| state.tracker.update(view, time, persons.as_deref(), pose.as_ref()))
+                .map_err(|e| {
                     gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
                     gst::FlowError::Error
-                },
-            )?
+                })?
         };
 
         let pts = buf.pts();

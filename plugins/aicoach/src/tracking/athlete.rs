@@ -97,8 +97,6 @@ pub struct TrackerConfig {
     pub verify_interval: u32,
     /// Seconds lost after which the athlete is forgotten and a new one chosen (0: never).
     pub forget_after: f32,
-    /// The video's frame rate, which turns the times above into frames.
-    pub fps: f32,
 }
 
 impl Default for TrackerConfig {
@@ -111,7 +109,6 @@ impl Default for TrackerConfig {
             min_similarity: 0.8,
             verify_interval: 15,
             forget_after: 3.0,
-            fps: 30.0,
         }
     }
 }
@@ -154,13 +151,15 @@ const RECOVERY_GATE: f32 = 1.0;
 const RECOVERY_GROWTH: f32 = 0.05;
 /// For this many seconds after the loss, a lone stranger within the recovery gate is the
 /// athlete; later, strangers may just be people arriving.
-const STRANGER_WINDOW: f32 = 1.0;
+const STRANGER_WINDOW: f64 = 1.0;
 /// A body the pose estimator saw within this many box sizes of where the athlete should be
 /// verifies the track...
 const POSE_GATE: f32 = 0.5;
 /// ...for at most this many seconds since a detection last confirmed it: the pose model follows
 /// whoever is in its crop, and a detector that keeps disagreeing is right in the end.
-const POSE_ONLY_SECONDS: f32 = 3.0;
+const POSE_ONLY_SECONDS: f64 = 3.0;
+/// Timestamps are whole nanoseconds: a frame exactly at a time limit may land a hair past it.
+const TIMESTAMP_SLACK: f64 = 1e-6;
 /// The filter keeps learning only while its peak is within this many box sizes of where the
 /// tracker puts the athlete.
 const FILTER_AGREEMENT: f32 = 0.1;
@@ -180,8 +179,10 @@ struct Track {
     unconfirmed: u32,
     /// Frames since the athlete was declared lost.
     lost_frames: u32,
-    /// Frames since a detection last confirmed the track.
-    since_confirmed: u32,
+    /// When (seconds, from the frames' timestamps) the athlete was declared lost.
+    lost_at: Option<f64>,
+    /// When a detection last confirmed the track (or it started).
+    confirmed_at: f64,
     /// The pose estimator has reported on this athlete (there is one downstream).
     pose_reporting: bool,
     /// It has seen them on every frame since a detection last confirmed them.
@@ -199,6 +200,9 @@ pub struct AthleteTracker {
     bystanders: Bystanders,
     /// Frames since the stream started, for the bystanders' tracks.
     frame: u64,
+    /// The current frame's time in seconds: every duration is measured on the frames'
+    /// timestamps, never on a nominal frame rate (variable-rate and mislabelled video).
+    now: f64,
 }
 
 impl AthleteTracker {
@@ -213,6 +217,7 @@ impl AthleteTracker {
             frames_since_request: u32::MAX / 2,
             bystanders: Bystanders::default(),
             frame: 0,
+            now: 0.0,
         }
     }
 
@@ -240,17 +245,19 @@ impl AthleteTracker {
         self.frames_since_request = u32::MAX / 2;
     }
 
-    /// Advances one frame. `detections` is `Some` on frames the detector ran on (possibly
-    /// empty: it ran and found nobody), `None` on the others. `pose` is the pose estimator's
-    /// latest sighting on this athlete's crop, if any.
+    /// Advances one frame, shown at `time` seconds (its timestamp). `detections` is `Some` on
+    /// frames the detector ran on (possibly empty: it ran and found nobody), `None` on the
+    /// others. `pose` is the pose estimator's latest sighting on this athlete's crop, if any.
     pub fn update<S: RgbSource + ?Sized>(
         &mut self,
         frame: &S,
+        time: f64,
         detections: Option<&[(Rect, f32)]>,
         pose: Option<&PoseCue>,
     ) -> TrackOutput {
         self.frames_since_request = self.frames_since_request.saturating_add(1);
         self.frame += 1;
+        self.now = time;
         let confidence = match self.state {
             TrackState::Searching => self.search(frame, detections),
             TrackState::Tracking | TrackState::Verifying => self.follow(frame, detections, pose),
@@ -284,7 +291,7 @@ impl AthleteTracker {
         let Some(chosen) = detections.and_then(|d| self.select(frame, d)) else {
             return 0.0;
         };
-        let Some(track) = Track::start(frame, chosen.0) else {
+        let Some(track) = Track::start(frame, chosen.0, self.now) else {
             return 0.0;
         };
         self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&chosen.0), self.frame, |_| true);
@@ -351,7 +358,7 @@ impl AthleteTracker {
                 track.colour.blend(&seen, COLOUR_RATE);
             }
             track.unconfirmed = 0;
-            track.since_confirmed = 0;
+            track.confirmed_at = self.now;
             track.pose_unbroken = true;
             self.state = TrackState::Tracking;
             self.frames_since_request = 0;
@@ -361,12 +368,11 @@ impl AthleteTracker {
         // No confirming detection this frame. A detector run that finds someone else where the
         // athlete should be (other colours, or a bystander) says the body the pose estimator
         // sees there may be theirs: it verifies nothing until a detection confirms the athlete.
-        track.since_confirmed += 1;
         let size = track.bbox.w.max(track.bbox.h);
-        if let Some(d) = detections {
-            if d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size) {
-                track.pose_unbroken = false;
-            }
+        if let Some(d) = detections
+            && d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size)
+        {
+            track.pose_unbroken = false;
         }
         // Where the filter is sure and the pose estimator saw a body on the last frame too,
         // follow whichever keeps to the athlete's motion: a filter sticks to a lamp post the
@@ -374,7 +380,7 @@ impl AthleteTracker {
         // them. Else the filter where it is sure, else a sighting of the body, else coast on the
         // motion model.
         let seen = pose
-            .filter(|_| track.pose_unbroken && track.since_confirmed as f32 <= POSE_ONLY_SECONDS * config.fps)
+            .filter(|_| track.pose_unbroken && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK)
             .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
         let position = match seen {
             Some((body, 1)) if sure && body.distance(predicted) < found.distance(predicted) => body,
@@ -413,6 +419,7 @@ impl AthleteTracker {
         track.unconfirmed += 1;
         if track.unconfirmed > config.lost_after {
             self.state = TrackState::Lost;
+            track.lost_at = Some(self.now);
         }
         0.0
     }
@@ -421,8 +428,8 @@ impl AthleteTracker {
         let config = &self.config;
         let track = self.track.as_mut().expect("lost state keeps the last track");
         track.lost_frames += 1;
-        let lost_for = track.lost_frames as f32 / config.fps.max(1.0);
-        if config.forget_after > 0.0 && lost_for > config.forget_after {
+        let lost_for = self.now - track.lost_at.unwrap_or(self.now);
+        if config.forget_after > 0.0 && lost_for > config.forget_after as f64 {
             // Away too long to be recognised with confidence: choose afresh, under a new id.
             self.forget_athlete();
             return 0.0;
@@ -446,7 +453,7 @@ impl AthleteTracker {
         let Some((det, similarity)) = recovered else {
             return 0.0;
         };
-        if let Some(mut restarted) = Track::start(frame, det) {
+        if let Some(mut restarted) = Track::start(frame, det, self.now) {
             // Same athlete, same id; their learnt colours are kept, not the new sample's alone,
             // unless they were recognised by elimination: then they look different now.
             if similarity >= config.min_similarity {
@@ -462,7 +469,7 @@ impl AthleteTracker {
 }
 
 impl Track {
-    fn start<S: RgbSource + ?Sized>(frame: &S, bbox: Rect) -> Option<Track> {
+    fn start<S: RgbSource + ?Sized>(frame: &S, bbox: Rect, now: f64) -> Option<Track> {
         let colour = ColourModel::from_frame(frame, &bbox)?;
         let c = bbox.center();
         let side = WINDOW_SCALE * bbox.w.max(bbox.h);
@@ -474,7 +481,8 @@ impl Track {
             colour,
             unconfirmed: 0,
             lost_frames: 0,
-            since_confirmed: 0,
+            lost_at: None,
+            confirmed_at: now,
             pose_reporting: false,
             pose_unbroken: true,
         })
@@ -605,7 +613,12 @@ mod tests {
         let data = frame(people);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let dets: Vec<(Rect, f32)> = people.iter().map(|(r, _)| (*r, 0.9)).collect();
-        tracker.update(&view, detect.then_some(dets.as_slice()), None)
+        tracker.update(&view, next_time(tracker), detect.then_some(dets.as_slice()), None)
+    }
+
+    /// The next frame's time in a 30 fps video.
+    fn next_time(tracker: &AthleteTracker) -> f64 {
+        tracker.frame as f64 / 30.0
     }
 
     fn athlete_at(x: f32) -> Rect {
@@ -696,13 +709,13 @@ mod tests {
 
     #[test]
     fn an_athlete_away_too_long_is_forgotten_and_the_next_one_gets_a_new_id() {
-        // 10 frames at 10 fps.
-        let config = TrackerConfig { lost_after: 3, forget_after: 1.0, fps: 10.0, ..TrackerConfig::default() };
+        // 30 frames at 30 fps.
+        let config = TrackerConfig { lost_after: 3, forget_after: 1.0, ..TrackerConfig::default() };
         let mut t = AthleteTracker::new(config);
         for _ in 0..3 {
             run(&mut t, &[(athlete_at(140.0), RED)], true);
         }
-        let states: Vec<TrackState> = (0..20).map(|_| run(&mut t, &[], true).state).collect();
+        let states: Vec<TrackState> = (0..40).map(|_| run(&mut t, &[], true).state).collect();
         assert!(states.contains(&TrackState::Lost), "{states:?}");
         assert_eq!(*states.last().unwrap(), TrackState::Searching, "{states:?}");
         let out = run(&mut t, &[(athlete_at(140.0), RED)], true);
@@ -727,9 +740,9 @@ mod tests {
         let data = frame(&[]);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let mut states = Vec::new();
-        let limit = (POSE_ONLY_SECONDS * TrackerConfig::default().fps) as usize;
+        let limit = (POSE_ONLY_SECONDS * 30.0) as usize;
         for _ in 0..limit + 20 {
-            states.push(t.update(&view, Some(&[]), Some(&body)).state);
+            states.push(t.update(&view, next_time(&t), Some(&[]), Some(&body)).state);
         }
         let verified = states.iter().take_while(|s| **s == TrackState::Tracking).count();
         assert_eq!(verified, limit, "{states:?}");
@@ -739,7 +752,8 @@ mod tests {
         let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
         run(&mut t, &[(athlete_at(140.0), RED)], true);
         let elsewhere = PoseCue { bbox: Rect { x: 240.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
-        let states: Vec<TrackState> = (0..10).map(|_| t.update(&view, Some(&[]), Some(&elsewhere)).state).collect();
+        let states: Vec<TrackState> =
+            (0..10).map(|_| t.update(&view, next_time(&t), Some(&[]), Some(&elsewhere)).state).collect();
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
     }
 
@@ -752,8 +766,8 @@ mod tests {
         let data = frame(&people);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let other = [(athlete_at(140.0), 0.9)];
-        let mut states = vec![t.update(&view, Some(&other), Some(&body)).state];
-        states.extend((0..6).map(|_| t.update(&view, None, Some(&body)).state));
+        let mut states = vec![t.update(&view, next_time(&t), Some(&other), Some(&body)).state];
+        states.extend((0..6).map(|_| t.update(&view, next_time(&t), None, Some(&body)).state));
         assert_eq!(states[0], TrackState::Verifying, "{states:?}");
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
     }
@@ -765,18 +779,19 @@ mod tests {
         let people = [(athlete_at(140.0), RED)];
         let data = frame(&people);
         let view = PackedView::rgb(&data, W, H).unwrap();
-        t.update(&view, Some(&[(athlete_at(140.0), 0.9)]), None);
+        t.update(&view, next_time(&t), Some(&[(athlete_at(140.0), 0.9)]), None);
         for _ in 0..5 {
-            assert_eq!(t.update(&view, None, Some(&body)).state, TrackState::Tracking);
+            assert_eq!(t.update(&view, next_time(&t), None, Some(&body)).state, TrackState::Tracking);
         }
         // The pose estimator sees nobody: however sure the filter is of what it sees (here the
         // athlete has not moved), the tracker is not.
-        assert_eq!(t.update(&view, None, None).state, TrackState::Verifying);
+        assert_eq!(t.update(&view, next_time(&t), None, None).state, TrackState::Verifying);
         // A body again where the athlete was: someone walking in, for all the pose estimator
         // knows. Only a detection with the athlete's colours confirms them now.
         let empty = frame(&[]);
         let gone = PackedView::rgb(&empty, W, H).unwrap();
-        let states: Vec<TrackState> = (0..6).map(|_| t.update(&gone, Some(&[]), Some(&body)).state).collect();
+        let states: Vec<TrackState> =
+            (0..6).map(|_| t.update(&gone, next_time(&t), Some(&[]), Some(&body)).state).collect();
         assert!(!states.contains(&TrackState::Tracking), "{states:?}");
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
     }

@@ -52,9 +52,13 @@ pub fn first_sample(launch: &str) -> gst::Sample {
     sample
 }
 
-/// Starts `launch` and returns the text of the first error it posts.
+/// Starts `launch` and returns the text of the first error it posts; or the parser's, where a
+/// property value is refused before anything starts (a value not among an enum's).
 pub fn first_error(launch: &str) -> String {
-    let pipeline = gst::parse::launch(launch).unwrap();
+    let pipeline = match gst::parse::launch(launch) {
+        Ok(pipeline) => pipeline,
+        Err(e) => return e.to_string(),
+    };
     let bus = pipeline.bus().unwrap();
     let _ = pipeline.set_state(gst::State::Playing);
     let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Error]).expect("an error");
@@ -85,4 +89,63 @@ pub fn plugin_dir() -> std::path::PathBuf {
         dir.display()
     );
     dir
+}
+
+/// A script users run, from `pipelines/`.
+pub fn script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(name)
+}
+
+/// A video file decoded to grey frames: (PTS in ns, width, height, pixels), plus the caps'
+/// `interlace-mode` of the decoded video. An unplayable file fails the test.
+pub struct Decoded {
+    pub frames: Vec<(Option<u64>, usize, usize, Vec<u8>)>,
+    pub interlace_mode: String,
+}
+
+pub fn decode_grey(path: &std::path::Path) -> Decoded {
+    let (pipeline, sink) = playing(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=sink sync=false",
+        path.display()
+    ));
+    let mut frames = Vec::new();
+    let mut interlace_mode = String::new();
+    let bus = pipeline.bus().unwrap();
+    // pull_sample() waits for ever when the pipeline fails (an unplayable file): watch the bus.
+    loop {
+        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
+            if sink.is_eos() {
+                break;
+            }
+            if let Some(error) = bus.pop_filtered(&[gst::MessageType::Error]) {
+                pipeline.set_state(gst::State::Null).unwrap();
+                panic!("{}: {error:?}", path.display());
+            }
+            continue;
+        };
+        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+        interlace_mode = format!("{:?}", info.interlace_mode());
+        let buffer = sample.buffer().unwrap();
+        let map = buffer.map_readable().unwrap();
+        let (w, h, stride) = (info.width() as usize, info.height() as usize, info.stride()[0] as usize);
+        let pixels = (0..h).flat_map(|y| map[y * stride..y * stride + w].iter().copied()).collect();
+        frames.push((buffer.pts().map(|t| t.nseconds()), w, h, pixels));
+    }
+    let error = bus.pop_filtered(&[gst::MessageType::Error]);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(error.is_none(), "{}: {error:?}", path.display());
+    Decoded { frames, interlace_mode }
+}
+
+/// Every line of a JSON Lines report.
+pub fn report_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect()
+}
+
+/// The mean of the two hips in a report frame's keypoints.
+pub fn hips(frame: &serde_json::Value) -> Option<(f64, f64)> {
+    let k = frame["keypoints"].as_object()?;
+    let (l, r) = (k.get("left_hip")?, k.get("right_hip")?);
+    Some(((l[0].as_f64()? + r[0].as_f64()?) / 2.0, (l[1].as_f64()? + r[1].as_f64()?) / 2.0))
 }

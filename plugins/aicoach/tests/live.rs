@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The chain in a live graph never makes the sink drop a frame: each element reports its
+//! processing time as latency, so the sink waits for it, and sheds analysis (never video) when
+//! frames come late. A test binary of its own, so no other test competes for the cores while
+//! it measures.
+
+use gst::prelude::*;
+
+mod common;
+use common::{PHOTO, init};
+
+#[test]
+fn a_live_chain_renders_every_frame_on_time() {
+    init();
+    // The player as a live camera at 25 fps; a sink that drops frames more than 20 ms late,
+    // as a display does.
+    let frames = 75;
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={PHOTO} ! jpegdec ! videoconvert ! videoscale ! \
+         video/x-raw,format=I420,width=320,height=200,pixel-aspect-ratio=1/1 ! \
+         imagefreeze is-live=true num-buffers={frames} ! video/x-raw,framerate=25/1 ! \
+         videoconvert ! queue max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! \
+         aicoachdetect ! aicoachtrack ! aicoachpose ! aicoachclassify ! aicoachoverlay ! \
+         fakesink name=sink sync=true qos=true max-lateness=20000000"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg =
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    // What the sink waits for: the pipeline's latency query (the configured `latency` stays
+    // unset without an application that handles latency messages).
+    let mut query = gst::query::Latency::new();
+    let latency = pipeline.query(&mut query).then(|| query.result().1);
+    let stats = sink.property::<gst::Structure>("stats");
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(matches!(msg.as_ref().map(|m| m.view()), Some(gst::MessageView::Eos(_))), "{msg:?}");
+    let (rendered, dropped) = (stats.get::<u64>("rendered").unwrap(), stats.get::<u64>("dropped").unwrap());
+    assert_eq!((rendered, dropped), (frames, 0), "reported latency {latency:?}");
+    // The latency includes the elements' processing, not only the source's frame.
+    assert!(latency.is_some_and(|l| l > gst::ClockTime::from_mseconds(40)), "{latency:?}");
+}
