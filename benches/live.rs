@@ -127,12 +127,25 @@ fn main() {
         gst::PadProbeReturn::Ok
     });
 
+    // As gst-launch-1.0 and players do: when an element says its latency grew, the pipeline
+    // asks everyone again and the sink waits the new amount.
+    let weak = receiver.downgrade();
+    receiver.bus().unwrap().set_sync_handler(move |_, msg| {
+        if let (gst::MessageView::Latency(_), Some(pipeline)) = (msg.view(), weak.upgrade()) {
+            pipeline.call_async(|p| {
+                let _ = p.recalculate_latency();
+            });
+        }
+        gst::BusSyncReply::Pass
+    });
     receiver.set_state(gst::State::Playing).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let sent = run_to_end(&sender, Duration::from_secs(600));
     // The last packets reach the receiver, then it is done: EOS does not travel over UDP.
     std::thread::sleep(Duration::from_secs(1));
-    let latency = receiver.latency();
+    // What the sink waits for: the latency query's answer (the `latency` property stays unset).
+    let mut query = gst::query::Latency::new();
+    let latency = receiver.query(&mut query).then(|| query.result().1);
     receiver.send_event(gst::event::Eos::new());
     let _ = receiver.bus().unwrap().timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos]);
     let stats = sink.property::<gst::Structure>("stats");
