@@ -5,7 +5,10 @@
 //! display does. Prints the CPU, frames in, frames rendered on time, frames dropped, the share
 //! of frames with a fresh (not carried) pose, and the latency the pipeline reports.
 //!
-//!   live-bench VIDEO [--width W --height H --fps N] [--frames N] [--model lite|full]
+//!   live-bench VIDEO [--width W --height H --fps N] [--frames N] [--model lite|full] [--bare]
+//!
+//! `--bare` leaves the five elements out: what receiving and decoding alone keep up with on
+//! this machine, the baseline for the chain's figures.
 //!
 //! The video is first re-encoded at the size and rate asked (default 1920x1080 at 50 fps, 300
 //! frames) into a temporary file, so any input gives the same kind of stream. Not a test: run
@@ -24,11 +27,21 @@ struct Options {
     fps: u32,
     frames: u32,
     model: String,
+    /// The receiver without the five elements: what decoding alone keeps up with here.
+    bare: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let mut o = Options { video: String::new(), width: 1920, height: 1080, fps: 50, frames: 300, model: "lite".into() };
+    let mut o = Options {
+        video: String::new(),
+        width: 1920,
+        height: 1080,
+        fps: 50,
+        frames: 300,
+        model: "lite".into(),
+        bare: false,
+    };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         let number = |name: &str, v: String| v.parse::<u32>().map_err(|e| format!("{name}: {e}"));
@@ -38,12 +51,15 @@ fn parse_args() -> Result<Options, String> {
             "--fps" => o.fps = number("--fps", value("--fps")?)?,
             "--frames" => o.frames = number("--frames", value("--frames")?)?,
             "--model" => o.model = value("--model")?,
+            "--bare" => o.bare = true,
             _ if arg.starts_with("--") => return Err(format!("unknown option {arg}")),
             _ => o.video = arg,
         }
     }
     if o.video.is_empty() {
-        return Err("usage: live-bench VIDEO [--width W --height H --fps N] [--frames N] [--model lite|full]".into());
+        return Err(
+            "usage: live-bench VIDEO [--width W --height H --fps N] [--frames N] [--model lite|full] [--bare]".into()
+        );
     }
     Ok(o)
 }
@@ -78,7 +94,7 @@ fn main() {
     let make = gst::parse::launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! videoscale ! videorate ! \
          video/x-raw,format=I420,width={},height={},framerate={}/1,pixel-aspect-ratio=1/1 ! \
-         identity eos-after={} ! x264enc pass=qual speed-preset=veryfast tune=zerolatency key-int-max={} ! \
+         identity name=cut eos-after={} ! x264enc pass=qual speed-preset=veryfast tune=zerolatency key-int-max={} ! \
          h264parse ! mp4mux ! filesink location={}",
         o.video,
         o.width,
@@ -89,15 +105,27 @@ fn main() {
         clip.display()
     ))
     .unwrap();
+    // The frames the clip really has: a video shorter than asked gives fewer.
+    let made = Arc::new(AtomicU64::new(0));
+    let counted = made.clone();
+    let cut = make.downcast_ref::<gst::Bin>().unwrap().by_name("cut").unwrap();
+    cut.static_pad("src").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        gst::PadProbeReturn::Ok
+    });
     run_to_end(&make, Duration::from_secs(600)).unwrap_or_else(|e| panic!("making the stream: {e}"));
+    let frames_sent = made.load(Ordering::Relaxed);
 
     let port = 50_000 + (std::process::id() % 10_000) as u16;
+    let chain = if o.bare {
+        "identity".to_string()
+    } else {
+        format!("aicoachdetect ! aicoachtrack ! aicoachpose model={} ! aicoachclassify ! aicoachoverlay", o.model)
+    };
     let receiver = gst::parse::launch(&format!(
         "udpsrc port={port} caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96\" ! \
          rtpjitterbuffer ! rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! queue name=in ! \
-         aicoachdetect ! aicoachtrack ! aicoachpose model={} ! aicoachclassify ! aicoachoverlay ! \
-         queue ! fakesink name=sink sync=true qos=true max-lateness=20000000",
-        o.model
+         {chain} ! queue ! fakesink name=sink sync=true qos=true max-lateness=20000000"
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
@@ -159,20 +187,19 @@ fn main() {
     let fresh = fresh.load(Ordering::Relaxed);
     let latency_ms = latency.map(|l| l.mseconds());
     println!(
-        "{}x{} at {} fps, {} frames sent: in {frames_in}, rendered on time {rendered}, dropped {dropped}, \
+        "{}x{} at {} fps, {frames_sent} frames sent: in {frames_in}, rendered on time {rendered}, dropped {dropped}, \
          fresh poses {fresh} ({:.0} %), reported latency {latency_ms:?} ms",
         o.width,
         o.height,
         o.fps,
-        o.frames,
         100.0 * fresh as f64 / frames_in.max(1) as f64
     );
     println!(
         "{}",
         serde_json::json!({
             "cpu": aicoach_benches::cpu_description(), "width": o.width, "height": o.height, "fps": o.fps,
-            "frames_sent": o.frames, "frames_in": frames_in, "rendered": rendered, "dropped": dropped,
-            "fresh_poses": fresh, "latency_ms": latency_ms, "model": o.model,
+            "frames_sent": frames_sent, "frames_in": frames_in, "rendered": rendered, "dropped": dropped,
+            "fresh_poses": fresh, "latency_ms": latency_ms, "model": o.model, "bare": o.bare,
         })
     );
 }

@@ -17,8 +17,9 @@ const WINDOW: usize = 150;
 const HEADROOM: f64 = 1.5;
 /// A bound that grew past the reported latency by more than this share is reported anew.
 const REPORT_GROWTH: f64 = 1.2;
-/// A live frame this far behind the clock is late even when no sink says so (a recorder's
-/// file sink sends no QoS): analysis is shed rather than let the backlog grow.
+/// A live frame this far behind the clock, beyond the latency upstream reports, is late even
+/// when no sink says so (a recorder's file sink sends no QoS): analysis is shed rather than let
+/// the backlog grow.
 const LIVE_LAG_LIMIT_NS: u64 = 200_000_000;
 /// However late the frames, at most this many in a row go without analysis: the picture a
 /// viewer sees keeps getting fresh results, and a stalled upstream cannot starve them.
@@ -35,6 +36,9 @@ struct Inner {
     reported: Option<Duration>,
     /// Upstream is live (from the latency query).
     live: bool,
+    /// Upstream's minimum latency (from the latency query): how far behind the clock a live
+    /// frame arrives by design (an RTP jitter buffer alone holds 200 ms).
+    upstream_latency_ns: u64,
     skipped_in_a_row: u32,
 }
 
@@ -54,6 +58,7 @@ impl Realtime {
                 initial,
                 reported: None,
                 live: false,
+                upstream_latency_ns: 0,
                 skipped_in_a_row: 0,
             }),
         }
@@ -82,7 +87,7 @@ impl Realtime {
             _ => false,
         };
         let behind_the_clock = match (running_time_ns, clock_ns) {
-            (Some(t), Some(now)) => inner.live && now.saturating_sub(t) > LIVE_LAG_LIMIT_NS,
+            (Some(t), Some(now)) => inner.live && now.saturating_sub(t) > inner.upstream_latency_ns + LIVE_LAG_LIMIT_NS,
             _ => false,
         };
         let late = late_downstream || behind_the_clock;
@@ -176,7 +181,11 @@ impl Realtime {
             return false;
         }
         let (live, min, max) = query.result();
-        self.inner.lock().unwrap().live = live;
+        {
+            let mut inner = self.inner.lock().unwrap();
+            inner.live = live;
+            inner.upstream_latency_ns = min.nseconds();
+        }
         let added = extra + gst::ClockTime::from_nseconds(self.latency().as_nanos() as u64);
         query.set(live, min + added, max.map(|m| m + added));
         true
@@ -257,5 +266,9 @@ mod tests {
         rt.inner.lock().unwrap().live = true;
         assert!(!rt.skip_analysis(Some(800 * MS), Some(900 * MS)));
         assert!(rt.skip_analysis(Some(600 * MS), Some(900 * MS)));
+        // Behind by what upstream's latency says (a jitter buffer's 200 ms) is on time.
+        rt.inner.lock().unwrap().upstream_latency_ns = 200 * MS;
+        assert!(!rt.skip_analysis(Some(600 * MS), Some(900 * MS)));
+        assert!(rt.skip_analysis(Some(400 * MS), Some(900 * MS)));
     }
 }
