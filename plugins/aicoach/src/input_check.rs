@@ -37,11 +37,8 @@ impl InputCheck {
             gst::EventView::Caps(caps) => {
                 let interlaced = gst_video::VideoInfo::from_caps(caps.caps())
                     .is_ok_and(|info| info.interlace_mode() != gst_video::VideoInterlaceMode::Progressive);
-                if interlaced
-                    && !self.warned_interlaced.load(Ordering::Relaxed)
-                    && !matches!(upstream(sink), Upstream::OurElement)
+                if interlaced && !matches!(upstream(sink), Upstream::OurElement) && first_time(&self.warned_interlaced)
                 {
-                    self.warned_interlaced.store(true, Ordering::Relaxed);
                     gst::element_warning!(
                         element,
                         gst::StreamError::Format,
@@ -53,25 +50,26 @@ impl InputCheck {
             gst::EventView::Tag(tag) => {
                 let Some(orientation) = tag.tag().get::<gst::tags::ImageOrientation>() else { return };
                 let orientation = orientation.get().to_string();
-                if UPRIGHT.contains(&orientation.as_str()) || self.warned_rotation.load(Ordering::Relaxed) {
-                    return;
-                }
-                match upstream(sink) {
-                    Upstream::Turns | Upstream::OurElement => {}
-                    Upstream::Nothing => {
-                        self.warned_rotation.store(true, Ordering::Relaxed);
-                        gst::element_warning!(
-                            element,
-                            gst::StreamError::Format,
-                            ("The video is tagged {orientation} but nothing upstream turns it: the athlete is seen sideways"),
-                            ["Put `videoflip video-direction=auto` after the decoder (pipelines/ do)"]
-                        );
-                    }
+                if !UPRIGHT.contains(&orientation.as_str())
+                    && matches!(upstream(sink), Upstream::Nothing)
+                    && first_time(&self.warned_rotation)
+                {
+                    gst::element_warning!(
+                        element,
+                        gst::StreamError::Format,
+                        ("The video is tagged {orientation} but nothing upstream turns it: the athlete is seen sideways"),
+                        ["Put `videoflip video-direction=auto` after the decoder (pipelines/ do)"]
+                    );
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Whether this is the first time `warned` is asked since it was last cleared (and marks it).
+fn first_time(warned: &AtomicBool) -> bool {
+    !warned.swap(true, Ordering::Relaxed)
 }
 
 enum Upstream {

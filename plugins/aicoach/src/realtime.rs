@@ -169,16 +169,23 @@ impl Realtime {
         }
     }
 
-    /// Answers a latency query on the src pad: upstream's latency plus `extra` (a lookahead)
-    /// plus this element's processing bound.
-    pub fn answer_latency_query(
+    /// Answers a latency query reaching the element's src pad: upstream's latency plus `extra()`
+    /// (a lookahead) plus this element's processing bound. `None` for every other query: the
+    /// element's parent class answers those.
+    pub fn answer_query(
         &self,
         sink_pad: &gst::Pad,
-        query: &mut gst::query::Latency,
-        extra: gst::ClockTime,
-    ) -> bool {
+        direction: gst::PadDirection,
+        query: &mut gst::QueryRef,
+        extra: impl FnOnce() -> gst::ClockTime,
+    ) -> Option<bool> {
+        if direction != gst::PadDirection::Src {
+            return None;
+        }
+        let gst::QueryViewMut::Latency(query) = query.view_mut() else { return None };
+        let extra = extra();
         if !sink_pad.peer_query(query.query_mut()) {
-            return false;
+            return Some(false);
         }
         let (live, min, max) = query.result();
         {
@@ -188,7 +195,23 @@ impl Realtime {
         }
         let added = extra + gst::ClockTime::from_nseconds(self.latency().as_nanos() as u64);
         query.set(live, min + added, max.map(|m| m + added));
-        true
+        Some(true)
+    }
+
+    /// Runs `run` once on a blank grey frame of `size` (a runtime's first inference sets itself
+    /// up) and takes its time as the bound reported before real frames are measured.
+    pub fn warm_up<E>(
+        &self,
+        size: (u32, u32),
+        run: impl FnOnce(&aicoach_engines::image::PackedView) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (w, h) = size;
+        let blank = vec![128u8; (w * h * 3) as usize];
+        let view = aicoach_engines::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
+        let started = Instant::now();
+        run(&view)?;
+        self.set_initial(started.elapsed());
+        Ok(())
     }
 }
 

@@ -2,7 +2,6 @@
 //! aicoachdetect: person detection on chosen frames.
 
 use std::sync::{LazyLock, Mutex};
-use std::time::Instant;
 
 use aicoach_engines::{ModelFile, ModelId, PersonDetector};
 use gst::glib;
@@ -211,16 +210,12 @@ impl BaseTransformImpl for AiCoachDetect {
         let mut detector = PersonDetector::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the detector: {e}")))?;
         gst::info!(CAT, imp = self, "detector {} on {}", settings.model, detector.engine().kind());
-        // A first run on a blank frame: the runtime's first inference sets itself up, and its
-        // time is the latency reported before real frames are measured.
-        let started = Instant::now();
-        let (w, h) = WARM_UP_SIZE;
-        let blank = vec![128u8; (w * h * 3) as usize];
-        let view = aicoach_engines::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
-        detector
-            .detect(&view)
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("The detector fails on a blank frame: {e}")))?;
-        self.realtime.set_initial(started.elapsed());
+        self.realtime.warm_up(WARM_UP_SIZE, |view| {
+            detector
+                .detect(view)
+                .map(|_| ())
+                .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("The detector fails on a blank frame: {e}")))
+        })?;
         for line in detector.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
@@ -245,12 +240,10 @@ impl BaseTransformImpl for AiCoachDetect {
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
-        if direction == gst::PadDirection::Src
-            && let gst::QueryViewMut::Latency(q) = query.view_mut()
-        {
-            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, gst::ClockTime::ZERO);
-        }
-        BaseTransformImplExt::parent_query(self, direction, query)
+        let obj = self.obj();
+        self.realtime
+            .answer_query(obj.sink_pad(), direction, query, || gst::ClockTime::ZERO)
+            .unwrap_or_else(|| BaseTransformImplExt::parent_query(self, direction, query))
     }
 
     fn src_event(&self, event: gst::Event) -> bool {

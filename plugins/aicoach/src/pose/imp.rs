@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{LazyLock, Mutex};
-use std::time::Instant;
 
 use aicoach_engines::movenet::BodyModel;
 use aicoach_engines::pose::{PoseEstimator, PoseFrame, RefineMode, Refiner, RefinerConfig};
@@ -409,18 +408,14 @@ impl BaseTransformImpl for AiCoachPose {
                 PoseEstimator::with_body_model(landmarker, body)
             }
         };
-        // A first run on a blank frame: the runtimes' first inference sets itself up, and its
-        // time is the latency reported before real frames are measured.
-        let started = Instant::now();
         let (w, h) = WARM_UP_SIZE;
-        let blank = vec![128u8; (w * h * 3) as usize];
-        let view = aicoach_engines::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
         let athlete = Rect { x: w as f32 / 4.0, y: 0.0, w: w as f32 / 2.0, h: h as f32 };
-        estimator
-            .estimate(&view, Some(&athlete), 0.0)
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("Pose estimation fails on a blank frame: {e}")))?;
+        self.realtime.warm_up(WARM_UP_SIZE, |view| {
+            estimator.estimate(view, Some(&athlete), 0.0).map(|_| ()).map_err(|e| {
+                gst::error_msg!(gst::LibraryError::Failed, ("Pose estimation fails on a blank frame: {e}"))
+            })
+        })?;
         estimator.reset();
-        self.realtime.set_initial(started.elapsed());
         *self.state.lock().unwrap() = Some(State {
             estimator,
             refiner: Refiner::new(refiner_config),
@@ -507,14 +502,15 @@ impl BaseTransformImpl for AiCoachPose {
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
-        if direction == gst::PadDirection::Src
-            && let gst::QueryViewMut::Latency(q) = query.view_mut()
-        {
+        let obj = self.obj();
+        let lookahead = || {
             let lookahead = self.added_latency();
             gst::debug!(CAT, imp = self, "adding the lookahead's {lookahead} and the processing time's bound");
-            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, lookahead);
-        }
-        BaseTransformImplExt::parent_query(self, direction, query)
+            lookahead
+        };
+        self.realtime
+            .answer_query(obj.sink_pad(), direction, query, lookahead)
+            .unwrap_or_else(|| BaseTransformImplExt::parent_query(self, direction, query))
     }
 
     fn submit_input_buffer(&self, _is_discont: bool, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {

@@ -323,12 +323,10 @@ impl BaseTransformImpl for AiCoachTrack {
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
-        if direction == gst::PadDirection::Src
-            && let gst::QueryViewMut::Latency(q) = query.view_mut()
-        {
-            return self.realtime.answer_latency_query(self.obj().sink_pad(), q, gst::ClockTime::ZERO);
-        }
-        BaseTransformImplExt::parent_query(self, direction, query)
+        let obj = self.obj();
+        self.realtime
+            .answer_query(obj.sink_pad(), direction, query, || gst::ClockTime::ZERO)
+            .unwrap_or_else(|| BaseTransformImplExt::parent_query(self, direction, query))
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
