@@ -211,7 +211,15 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                 let mut one = Tally::default();
                 eval::score_person(&shifted, &predicted, &mut one, &mut Tally::default());
                 if std::env::var_os("PRODUCT_EVAL_VERBOSE").is_some() {
-                    println!("   {name}: {} of {} joints", one.correct.iter().sum::<u32>(), one.instances());
+                    println!(
+                        "   {name}: {} of {} joints (person at {:.0},{:.0} {:.0}x{:.0} in the crop)",
+                        one.correct.iter().sum::<u32>(),
+                        one.instances(),
+                        shifted.bbox.x,
+                        shifted.bbox.y,
+                        shifted.bbox.w,
+                        shifted.bbox.h
+                    );
                 }
                 tally.merge(&one);
             }

@@ -316,6 +316,7 @@ impl BaseTransformImpl for AiCoachDetect {
         gst::log!(CAT, imp = self, "{} people on {:?}", detections.len(), buf.pts());
         meta::mark_detector_ran(buf);
         for d in &detections {
+            gst::trace!(CAT, imp = self, "person {:?} score {:.3}", d.bbox, d.score);
             meta::add_person(buf, d, info.width(), info.height());
         }
         if post_messages {
