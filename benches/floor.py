@@ -23,7 +23,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, shape_inference, utils
 
-# name: (file, outputs the product reads), as in engines/src/models.rs
+# name: (file, outputs the product reads), as in engines/inference/src/models.rs
 MODELS = {
     "detector": ("pose_detection.onnx", ["Identity", "Identity_1"]),
     "lite": ("pose_landmark_lite.onnx", ["Identity", "Identity_1"]),

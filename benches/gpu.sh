@@ -44,7 +44,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 echo "== building (release, TensorRT backend and CUDA pre-processing)"
-cargo build --release -q -p aicoach-engines -p aicoach-benches --features aicoach-engines/tensorrt \
+cargo build --release -q -p aicoach-inference -p aicoach-benches --features aicoach-inference/tensorrt \
   --bin aicoach-gpu-check --bin pipeline-bench
 
 echo "== CUDA device, CUDA crops against the CPU, TensorRT (aicoach-gpu-check)"
@@ -63,7 +63,7 @@ grep -q '^tensorrt: available' "$WORK/check.txt" && tensorrt=yes
 # The engines' own GPU tests: the TensorRT backend on a model (builds and caches its engine)
 # and the CUDA crops on synthetic frames. Each says what it skipped.
 echo "== GPU tests of the engines"
-if cargo test --release -q -p aicoach-engines --features tensorrt --lib -- --nocapture \
+if cargo test --release -q -p aicoach-inference --features tensorrt --lib -- --nocapture \
   backend::tensorrt backend::cuda_preprocess; then
   ran+=("the engines' GPU tests (backend::tensorrt, backend::cuda_preprocess)")
 else

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Inputs shared by the benchmarks.
 
-use aicoach_engines::models::ModelSpec;
-use aicoach_engines::{EngineKind, Tensor};
+use aicoach_inference::models::ModelSpec;
+use aicoach_inference::{EngineKind, Tensor};
 
 /// A smooth deterministic image-like tensor for `spec`'s input (values in 0..1).
 pub fn synthetic_input(spec: &ModelSpec) -> Tensor {
@@ -27,9 +27,9 @@ pub fn synthetic_frame(width: u32, height: u32) -> Vec<u8> {
 /// note on stderr where it is not (so a missing row is explained, not silent).
 pub fn cpu_backends() -> Vec<EngineKind> {
     let mut kinds = vec![EngineKind::Tract];
-    let probe = aicoach_engines::Engine::load(
-        &aicoach_engines::ModelFile::bundled(aicoach_engines::ModelId::PoseDetector),
-        &aicoach_engines::EngineOptions::new(EngineKind::OnnxRuntime, 1),
+    let probe = aicoach_inference::Engine::load(
+        &aicoach_inference::ModelFile::bundled(aicoach_inference::ModelId::PoseDetector),
+        &aicoach_inference::EngineOptions::new(EngineKind::OnnxRuntime, 1),
     );
     match probe {
         Ok(_) => kinds.push(EngineKind::OnnxRuntime),

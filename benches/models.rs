@@ -6,8 +6,8 @@
 //! `target/criterion/<group>/<id>/new/estimates.json` and printed by criterion.
 
 use aicoach_benches::{cpu_backends, synthetic_input};
-use aicoach_engines::models::MODELS;
-use aicoach_engines::{Engine, EngineOptions, ModelFile};
+use aicoach_inference::models::MODELS;
+use aicoach_inference::{Engine, EngineOptions, ModelFile};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 

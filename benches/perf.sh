@@ -53,5 +53,5 @@ done
 
 if [ "${SKIP_PEER:-}" != 1 ]; then
   echo "== compute floor (multiply-adds per model against this machine's GFLOP/s)"
-  "$PY" benches/floor.py --models engines/models
+  "$PY" benches/floor.py --models engines/inference/models
 fi

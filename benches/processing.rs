@@ -3,11 +3,12 @@
 //! decoders on real model outputs.
 
 use aicoach_benches::synthetic_frame;
-use aicoach_engines::blazepose::{anchors, detector, landmarks};
-use aicoach_engines::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
-use aicoach_engines::models::Layout;
-use aicoach_engines::preprocess::{Normalization, crop_to_tensor};
-use aicoach_engines::{EngineKind, EngineOptions, ModelFile, ModelId, Point, RotatedRect, nanodet};
+use aicoach_inference::blazepose::{anchors, detector, landmarks};
+use aicoach_inference::models::Layout;
+use aicoach_inference::preprocess::{Normalization, crop_to_tensor};
+use aicoach_inference::{EngineKind, EngineOptions, ModelFile, ModelId, nanodet};
+use aicoach_vision::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
+use aicoach_vision::{Point, RotatedRect};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -52,7 +53,7 @@ fn decoding(c: &mut Criterion) {
     g.sample_size(50);
 
     let spec = ModelId::PoseDetector.spec();
-    let mut engine = aicoach_engines::Engine::load(&ModelFile::bundled(spec.id), &options).unwrap();
+    let mut engine = aicoach_inference::Engine::load(&ModelFile::bundled(spec.id), &options).unwrap();
     let input = crop_to_tensor(&view, &letterbox, 224, Layout::Nhwc, &Normalization::SIGNED_UNIT);
     let out = engine.run(&[(spec.input, &input.tensor)]).unwrap();
     let (boxes, logits) =
@@ -64,7 +65,7 @@ fn decoding(c: &mut Criterion) {
     });
 
     let spec = ModelId::PoseLandmarkLite.spec();
-    let mut engine = aicoach_engines::Engine::load(&ModelFile::bundled(spec.id), &options).unwrap();
+    let mut engine = aicoach_inference::Engine::load(&ModelFile::bundled(spec.id), &options).unwrap();
     let roi = RotatedRect { center: Point::new(640.0, 360.0), width: 520.0, height: 520.0, rotation: 0.3 };
     let input = crop_to_tensor(&view, &roi, 256, Layout::Nhwc, &Normalization::UNIT);
     let out = engine.run(&[(spec.input, &input.tensor)]).unwrap();
@@ -72,7 +73,7 @@ fn decoding(c: &mut Criterion) {
     g.bench_function("blazepose-landmarks", |b| b.iter(|| landmarks::decode(black_box(&raw), 0.9, &input.to_frame)));
 
     let spec = ModelId::NanoDet.spec();
-    let mut engine = aicoach_engines::Engine::load(&ModelFile::bundled(spec.id), &options).unwrap();
+    let mut engine = aicoach_inference::Engine::load(&ModelFile::bundled(spec.id), &options).unwrap();
     let input = crop_to_tensor(&view, &letterbox, 416, Layout::Nchw, &Normalization::NANODET);
     let out = engine.run(&[(spec.input, &input.tensor)]).unwrap();
     let levels: Vec<_> = nanodet::STRIDES

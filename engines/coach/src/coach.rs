@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Judging frames against a sport profile: features, phases, and which errors are on.
 
-use aicoach_engines::pose::Joint;
+use aicoach_vision::pose::Joint;
 
 use crate::features::{Features, Skeleton, feature_index};
 use crate::profile::{Judge, Profile};

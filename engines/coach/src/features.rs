@@ -22,8 +22,9 @@
 //! `leg_angle`), and `ski_crossing` (`ski_angle` when the tips are closer together than the
 //! heels, i.e. the skis converge into an X; 0 when they open into a V).
 
-use aicoach_engines::pose::Joint;
-use aicoach_engines::{Point, blazepose::KEYPOINT_NAMES};
+use aicoach_vision::Point;
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::Joint;
 
 /// Every feature's name, in [`Features::values`] order.
 pub const FEATURE_NAMES: [&str; FEATURE_COUNT] = [

@@ -100,13 +100,13 @@ pub struct Phase {
 }
 
 /// Environment variable naming a folder of profiles (one sub-folder per sport, each with a
-/// `profile.json`), instead of the bundled `engines/profiles`.
+/// `profile.json`), instead of the bundled `engines/coach/profiles`.
 pub const PROFILE_DIR_ENV: &str = "AICOACH_PROFILE_DIR";
 
 pub fn profile_dir() -> PathBuf {
     match std::env::var_os(PROFILE_DIR_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../profiles")),
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles")),
     }
 }
 

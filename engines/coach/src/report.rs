@@ -20,8 +20,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
-use aicoach_engines::pose::Joint;
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::Joint;
 use serde_json::{Map, Value, json};
 
 use crate::attempt::AttemptSummary;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use aicoach_engines::pose::Joint;
+use aicoach_vision::pose::Joint;
 
 use crate::attempt::{Attempt, AttemptSummary};
 use crate::coach::{Coach, FrameVerdict};
@@ -149,7 +149,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aicoach_engines::blazepose::KEYPOINT_NAMES;
+    use aicoach_vision::keypoints::KEYPOINT_NAMES;
     use serde_json::Value;
 
     fn profile_dir() -> std::path::PathBuf {

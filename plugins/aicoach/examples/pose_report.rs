@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use aicoach_engines::pose::jitter::jitter;
-use aicoach_engines::pose::{PoseFrame, SEEN_CONFIDENCE};
+use aicoach_vision::pose::jitter::jitter;
+use aicoach_vision::pose::{PoseFrame, SEEN_CONFIDENCE};
 use gst::prelude::*;
 use gstaicoach::meta;
 

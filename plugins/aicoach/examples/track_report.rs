@@ -43,7 +43,7 @@ fn time_element(element: &gst::Element, timing: &Arc<Mutex<Timing>>) {
     });
 }
 
-fn draw_box(rgb: &mut [u8], width: usize, height: usize, r: &aicoach_engines::Rect, colour: [u8; 3]) {
+fn draw_box(rgb: &mut [u8], width: usize, height: usize, r: &aicoach_vision::Rect, colour: [u8; 3]) {
     let (x0, y0) = (r.x.max(0.0) as usize, r.y.max(0.0) as usize);
     let x1 = ((r.x + r.w) as usize).min(width.saturating_sub(1));
     let y1 = ((r.y + r.h) as usize).min(height.saturating_sub(1));
@@ -96,7 +96,7 @@ fn main() {
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut states: BTreeMap<String, u32> = BTreeMap::new();
     let (mut frames, mut detections, mut ids, mut jumps) = (0u64, 0u32, Vec::<u64>::new(), 0u32);
-    let mut last_centre: Option<aicoach_engines::Point> = None;
+    let mut last_centre: Option<aicoach_vision::Point> = None;
     let mut last_state = String::new();
     let started = Instant::now();
     while let Ok(sample) = sink.pull_sample() {

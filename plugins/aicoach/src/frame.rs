@@ -2,7 +2,7 @@
 //! The raw video formats the elements accept, and reading a mapped frame as a model's source
 //! without converting it.
 
-use aicoach_engines::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
+use aicoach_vision::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
 use gst_video::prelude::*;
 
 /// Formats every analysis element accepts, no conversion forced.
@@ -68,7 +68,7 @@ pub fn packed_format(f: gst_video::VideoFormat) -> Option<PackedFormat> {
 pub fn view<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Result<FrameView<'a>, String> {
     let (w, h) = (frame.width(), frame.height());
     let format = frame.format();
-    let err = |e: aicoach_engines::EngineError| e.to_string();
+    let err = |e: aicoach_vision::ImageError| e.to_string();
     if let Some(packed) = packed_format(format) {
         let data = frame.plane_data(0).map_err(|e| e.to_string())?;
         let stride = frame.plane_stride()[0] as usize;

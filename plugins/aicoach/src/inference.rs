@@ -2,7 +2,7 @@
 //! What the model-running elements (`aicoachdetect`, `aicoachpose`) share: the `engine` and
 //! `threads` properties and turning them into engine options.
 
-use aicoach_engines::{EngineKind, EngineOptions};
+use aicoach_inference::{EngineKind, EngineOptions};
 use gst::glib;
 use gst::prelude::*;
 

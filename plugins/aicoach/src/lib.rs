@@ -17,7 +17,6 @@ pub mod pose;
 pub mod realtime;
 pub mod timing;
 pub mod track;
-pub mod tracking;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register_custom_meta();

@@ -203,11 +203,11 @@ impl Realtime {
     pub fn warm_up<E>(
         &self,
         size: (u32, u32),
-        run: impl FnOnce(&aicoach_engines::image::PackedView) -> Result<(), E>,
+        run: impl FnOnce(&aicoach_vision::image::PackedView) -> Result<(), E>,
     ) -> Result<(), E> {
         let (w, h) = size;
         let blank = vec![128u8; (w * h * 3) as usize];
-        let view = aicoach_engines::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
+        let view = aicoach_vision::image::PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
         let started = Instant::now();
         run(&view)?;
         self.set_initial(started.elapsed());

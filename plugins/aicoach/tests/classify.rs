@@ -4,8 +4,8 @@
 
 use aicoach_coach::exemplar::Library;
 use aicoach_coach::report;
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
-use aicoach_engines::pose::{Joint, PoseFrame};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::{Joint, PoseFrame};
 use gst::prelude::*;
 use gstaicoach::meta;
 use serde_json::Value;

@@ -26,7 +26,7 @@ fn finds_the_person_in_a_real_photo_with_every_model() {
         assert!(!people.is_empty(), "{model}: no person");
         let (rect, score) = people[0];
         assert!(score > 0.5, "{model}: score {score}");
-        assert!(rect.contains(aicoach_engines::Point::new(HIPS.0, HIPS.1)), "{model}: {rect:?} misses the hips");
+        assert!(rect.contains(aicoach_vision::Point::new(HIPS.0, HIPS.1)), "{model}: {rect:?} misses the hips");
         let roi = out.meta::<gst_video::VideoRegionOfInterestMeta>().unwrap();
         assert_eq!(roi.roi_type(), "person");
         assert_eq!(roi.param(meta::OD_PARAMS).unwrap().get::<&str>("obj_type").unwrap(), "person");
@@ -129,18 +129,10 @@ fn bad_properties_fail_at_start_with_a_message_naming_them() {
 #[test]
 fn a_large_clear_athlete_has_a_box_on_the_first_frame() {
     init();
-    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
     let mut sources: Vec<String> =
         ["tune_a_video/man-skiing.mp4", "tune_a_video/man-surfing.mp4", "openpose/video.avi"]
             .iter()
-            .map(|clip| {
-                let path = format!("{shared}/{clip}");
-                assert!(
-                    std::path::Path::new(&path).is_file(),
-                    "{path} is missing: the development data (../shared/data)"
-                );
-                format!("filesrc location={path} ! decodebin ! videoconvert")
-            })
+            .map(|clip| format!("filesrc location={} ! decodebin ! videoconvert", common::shared_video(clip).display()))
             .collect();
     sources.push(format!("filesrc location={} ! decodebin ! videoconvert ! imagefreeze num-buffers=1", common::PHOTO));
     for source in sources {

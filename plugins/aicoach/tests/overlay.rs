@@ -2,8 +2,8 @@
 //! aicoachoverlay on every supported format: limb pixels red on a flagged frame and green
 //! otherwise, and nothing changed on a frame without metadata.
 
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
-use aicoach_engines::pose::{Joint, PoseFrame};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::{Joint, PoseFrame};
 use gst_video::prelude::*;
 use gstaicoach::meta;
 

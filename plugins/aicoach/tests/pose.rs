@@ -3,9 +3,9 @@
 //! supported format; the lookahead's buffering and latency; settings; and a real video end to
 //! end, where refinement must reduce jitter.
 
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
-use aicoach_engines::pose::jitter::jitter;
-use aicoach_engines::pose::{Joint, PoseFrame, SEEN_CONFIDENCE};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::jitter::jitter;
+use aicoach_vision::pose::{Joint, PoseFrame, SEEN_CONFIDENCE};
 use gst::prelude::*;
 use gstaicoach::meta;
 

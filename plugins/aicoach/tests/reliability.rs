@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use gst::prelude::*;
 use gstaicoach::meta;
 use serde_json::Value;
@@ -624,7 +624,7 @@ fn first_error(launch: &str) -> String {
 fn bad_model_files_are_errors_naming_the_file_and_the_problem() {
     let _serial = init();
     let dir = temp_dir("models");
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engines/models");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engines/inference/models");
     let put = |name: &str, bytes: &[u8]| -> PathBuf {
         let p = dir.join(name);
         std::fs::write(&p, bytes).unwrap();
@@ -665,7 +665,8 @@ fn broken_or_incomplete_profiles_are_errors_saying_what_is_wrong() {
         assert!(e.contains(name), "{name}: {e}");
         e
     };
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engines/profiles/freestyle-aerials/profile.json");
+    let bundled =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engines/coach/profiles/freestyle-aerials/profile.json");
     let good = std::fs::read_to_string(bundled).unwrap();
     run(&good[..good.len() / 2], "cut.json");
     run("", "empty.json");
@@ -728,7 +729,7 @@ fn nonsense_property_values_are_errors_naming_them() {
 // 5. Two pipelines at once.
 
 /// Per frame of the first `frames` frames of the video: the athlete's box and the keypoints.
-type Poses = Vec<(u64, Option<aicoach_engines::Rect>, Option<Vec<Option<aicoach_engines::pose::Joint>>>)>;
+type Poses = Vec<(u64, Option<aicoach_vision::Rect>, Option<Vec<Option<aicoach_vision::pose::Joint>>>)>;
 
 fn poses_of_the_walk(frames: usize) -> Poses {
     let pipeline = launch(&format!(

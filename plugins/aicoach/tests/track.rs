@@ -74,7 +74,7 @@ fn tracks_a_pedestrian_through_a_real_video_continuously() {
          aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! appsink name=sink sync=false"
     ));
     let (mut followed, mut frames, mut jumps) = (0, 0, 0);
-    let mut last: Option<aicoach_engines::Rect> = None;
+    let mut last: Option<aicoach_vision::Rect> = None;
     let mut last_id = 1;
     // 150 frames (15 s at 10 fps). The chosen pedestrian walks across the lawn in the first 50;
     // later a signpost hides them and the detector, at this size, often misses them.
@@ -172,25 +172,17 @@ fn a_bad_selection_rule_is_an_error_naming_it() {
     assert!(error.contains("\"select\"") && error.contains("tallest"), "{error}");
 }
 
-/// The development videos beside the checkout (`../shared/data`), which CI has too: a missing
-/// one fails the test with the path it wanted, never skips it.
-fn shared_video(relative: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
-    assert!(path.is_file(), "{} is missing: this check needs the shared development data", path.display());
-    path
-}
-
 #[test]
 fn two_dancers_in_a_crowd_keep_one_id_and_no_bystander_is_taken() {
     init();
-    let video = shared_video("openpose/video.avi");
+    let video = common::shared_video("openpose/video.avi");
     let (pipeline, sink) = common::playing(&format!(
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
          aicoachdetect model=nanodet engine=cpu ! aicoachtrack ! appsink name=sink sync=false",
         video.display()
     ));
     let (mut frames, mut tracked) = (0, 0);
-    let mut last: Option<aicoach_engines::Rect> = None;
+    let mut last: Option<aicoach_vision::Rect> = None;
     while let Ok(sample) = sink.pull_sample() {
         frames += 1;
         let Some((rect, id, state)) = meta::athlete(sample.buffer().unwrap()) else { continue };
@@ -214,7 +206,7 @@ fn two_dancers_in_a_crowd_keep_one_id_and_no_bystander_is_taken() {
 #[test]
 fn the_jumper_is_followed_through_his_back_lit_flip_and_the_walker_is_never_taken() {
     init();
-    let video = shared_video("sports2d/demo.mp4");
+    let video = common::shared_video("sports2d/demo.mp4");
     // The product's order: the pose estimator after the tracker tells it where the body is.
     let (pipeline, sink) = common::playing(&format!(
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \

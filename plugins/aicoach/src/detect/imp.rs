@@ -3,7 +3,7 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use aicoach_engines::{ModelFile, ModelId, PersonDetector};
+use aicoach_inference::{ModelFile, ModelId, PersonDetector};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;

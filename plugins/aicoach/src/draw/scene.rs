@@ -4,10 +4,10 @@
 //! profile's angles at their joints, and the attempt's running score. Sizes follow the frame's
 //! height so the picture reads the same at 320x240 and at 1080p.
 
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
-use aicoach_engines::pose::Joint;
-use aicoach_engines::pose::skeleton::BONES;
-use aicoach_engines::{Point, Rect};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::Joint;
+use aicoach_vision::pose::skeleton::BONES;
+use aicoach_vision::{Point, Rect};
 
 use super::canvas::{Canvas, Rgb};
 use super::{shapes, text};

@@ -2,7 +2,7 @@
 //! Anti-aliased lines, discs and boxes: each pixel is covered by how far its centre lies
 //! inside the shape, within half a pixel of the edge.
 
-use aicoach_engines::{Point, Rect};
+use aicoach_vision::{Point, Rect};
 
 use super::canvas::{Canvas, Rgb};
 

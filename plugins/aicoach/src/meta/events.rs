@@ -7,7 +7,7 @@
 //!   found the athlete's body in this box on the frame at `pts`, with the landmark model's
 //!   person score. The tracker uses it to verify its track when its own filter is unsure.
 
-use aicoach_engines::Rect;
+use aicoach_vision::Rect;
 
 pub const REDETECT_EVENT: &str = "aicoach/redetect";
 pub const POSE_SEEN_EVENT: &str = "aicoach/pose-seen";

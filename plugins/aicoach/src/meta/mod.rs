@@ -14,7 +14,8 @@
 
 use std::sync::Once;
 
-use aicoach_engines::{Detection, Rect};
+use aicoach_inference::Detection;
+use aicoach_vision::Rect;
 
 mod events;
 mod pose;

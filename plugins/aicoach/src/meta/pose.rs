@@ -8,8 +8,8 @@
 //! came too late to analyse and the last pose was moved along with the athlete's box: shown,
 //! never judged).
 
-use aicoach_engines::blazepose::KEYPOINT_NAMES;
-use aicoach_engines::pose::{Joint, PoseFrame};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::pose::{Joint, PoseFrame};
 
 use super::with_custom_structure;
 

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MPL-2.0
-//! aicoachpose: a thin adapter between buffers and `aicoach_engines::pose` (region choice,
+//! aicoachpose: a thin adapter between buffers and `aicoach_inference::pose` (region choice,
 //! landmark model, refinement). Buffers wait in `State::held` while the refinement looks ahead.
 
 use std::collections::VecDeque;
 use std::sync::{LazyLock, Mutex};
 
-use aicoach_engines::movenet::BodyModel;
-use aicoach_engines::pose::{PoseEstimator, PoseFrame, RefineMode, Refiner, RefinerConfig};
-use aicoach_engines::{ModelFile, ModelId, PoseLandmarker, Rect};
+use aicoach_inference::movenet::BodyModel;
+use aicoach_inference::pose::PoseEstimator;
+use aicoach_inference::{ModelFile, ModelId, PoseLandmarker};
+use aicoach_vision::Rect;
+use aicoach_vision::pose::{PoseFrame, RefineMode, Refiner, RefinerConfig};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;

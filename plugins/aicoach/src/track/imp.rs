@@ -13,8 +13,8 @@ use gst_base::subclass::prelude::*;
 use crate::input_check::InputCheck;
 use crate::realtime::Realtime;
 use crate::timing::FrameClock;
-use crate::tracking::{AthleteTracker, PoseCue, SelectRule, TrackState, TrackerConfig};
 use crate::{frame, meta};
+use aicoach_vision::tracking::{AthleteTracker, PoseCue, SelectRule, TrackState, TrackerConfig};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("aicoachtrack", gst::DebugColorFlags::empty(), Some("AI Coach athlete tracker"))

@@ -91,6 +91,14 @@ pub fn plugin_dir() -> std::path::PathBuf {
     dir
 }
 
+/// The development videos beside the checkout (`../shared/data`), which CI has too: a missing
+/// one fails the test with the path it wanted, never skips it.
+pub fn shared_video(relative: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
+    assert!(path.is_file(), "{} is missing: this check needs the shared development data", path.display());
+    path
+}
+
 /// A script users run, from `pipelines/`.
 pub fn script(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(name)

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Per-frame pose of one athlete: picks the landmark model's region (previous keypoints or
+//! the athlete's box), runs the model, and decides whether a person is there at all.
+
+use super::fusion;
+use super::roi::{self, RoiSource};
+use crate::PoseLandmarker;
+use crate::error::Result;
+use crate::movenet::BodyModel;
+use aicoach_vision::geometry::{Rect, RotatedRect};
+use aicoach_vision::image::RgbSource;
+use aicoach_vision::pose::PoseFrame;
+
+/// The landmark model's person score below which the crop is taken to hold nobody (MediaPipe's
+/// default).
+pub const MIN_POSE_SCORE: f32 = 0.5;
+/// MoveNet's mean joint score below which its crop is taken to hold nobody, when the landmark
+/// model does not see the person either.
+pub const MIN_BODY_SCORE: f32 = 0.25;
+/// Without a box, MoveNet looks around the last body it found, its joints' box grown by this
+/// (joints stop short of the head's top and the feet's soles).
+const BODY_BOX_GROWTH: f32 = 1.2;
+
+/// One frame's result.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    pub pose: PoseFrame,
+    /// The region the model looked at, and where it came from.
+    pub roi: RotatedRect,
+    pub source: RoiSource,
+}
+
+pub struct PoseEstimator {
+    landmarker: PoseLandmarker,
+    /// MoveNet, which finds the body in the athlete's box and places the landmark region.
+    body: Option<BodyModel>,
+    /// The region the last pose predicts for the next frame.
+    next_roi: Option<RotatedRect>,
+    /// Where the last body was (with a body model): where to look when no box is given.
+    last_body: Option<Rect>,
+}
+
+impl PoseEstimator {
+    /// The landmark model alone, following its own keypoints from frame to frame as MediaPipe does.
+    pub fn new(landmarker: PoseLandmarker) -> Self {
+        Self { landmarker, body: None, next_roi: None, last_body: None }
+    }
+
+    /// MoveNet finds the body in the athlete's box on every frame and places the landmark
+    /// model's region; the pose is MoveNet's joints with BlazePose's extra points
+    /// ([`fusion::fuse`]).
+    pub fn with_body_model(landmarker: PoseLandmarker, body: BodyModel) -> Self {
+        Self { body: Some(body), ..Self::new(landmarker) }
+    }
+
+    pub fn body_model(&self) -> Option<&BodyModel> {
+        self.body.as_ref()
+    }
+
+    pub fn landmarker(&self) -> &PoseLandmarker {
+        &self.landmarker
+    }
+
+    pub fn into_landmarker(self) -> PoseLandmarker {
+        self.landmarker
+    }
+
+    /// Forgets the previous frame (new athlete, seek, new stream).
+    pub fn reset(&mut self) {
+        self.next_roi = None;
+        self.last_body = None;
+    }
+
+    /// The athlete's pose at `time` seconds on `frame`, given their box when a tracker or
+    /// detector knows it. Without a box the model follows its own previous keypoints; with
+    /// neither there is nothing to look at.
+    pub fn estimate<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        athlete: Option<&Rect>,
+        time: f64,
+    ) -> Result<Option<Estimate>> {
+        if self.body.is_some() {
+            return self.estimate_with_body(frame, athlete, time);
+        }
+        let Some((roi, source)) = roi::choose(self.next_roi.as_ref(), athlete) else {
+            return Ok(None);
+        };
+        let mut landmarks = self.landmarker.estimate(frame, &roi)?;
+        let (mut roi, mut source) = (roi, source);
+        // The previous keypoints' region lost the person: look once more where the box is.
+        if landmarks.pose_score < MIN_POSE_SCORE
+            && source == RoiSource::Keypoints
+            && let Some(b) = athlete
+        {
+            roi = roi::from_box(b);
+            source = RoiSource::Box;
+            landmarks = self.landmarker.estimate(frame, &roi)?;
+        }
+        if landmarks.pose_score < MIN_POSE_SCORE {
+            self.next_roi = None;
+            return Ok(None);
+        }
+        self.next_roi = landmarks.next_roi();
+        Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source }))
+    }
+
+    fn estimate_with_body<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        athlete: Option<&Rect>,
+        time: f64,
+    ) -> Result<Option<Estimate>> {
+        // Nobody detected or tracked yet: MoveNet looks at the whole frame, as it was made to
+        // (a detector misses small or unusual people a single-person model still finds).
+        let whole_frame = RotatedRect::letterbox(frame.width(), frame.height());
+        let looked_at = athlete.copied().or(self.last_body);
+        let body = match (self.body.as_mut(), &looked_at) {
+            (Some(model), Some(b)) => model.estimate(frame, b)?,
+            (Some(model), None) => model.estimate_in(frame, &whole_frame)?,
+            (None, _) => None,
+        };
+        let b = looked_at.unwrap_or_else(|| whole_frame.bounding_rect());
+        let Some(body) = body else {
+            self.last_body = None;
+            return Ok(None);
+        };
+        let (roi, source) = match body.landmark_region() {
+            Some(r) => (r, RoiSource::Body),
+            None => (roi::from_box(&b), RoiSource::Box),
+        };
+        let landmarks = self.landmarker.estimate(frame, &roi)?;
+        let same_person = landmarks.pose_score >= MIN_POSE_SCORE && fusion::agrees(&body, &landmarks);
+        if !same_person && body.score() < MIN_BODY_SCORE {
+            self.last_body = None;
+            return Ok(None);
+        }
+        self.last_body = body.bounding_box().map(|r| {
+            let c = r.center();
+            Rect::from_center(c.x, c.y, r.w * BODY_BOX_GROWTH, r.h * BODY_BOX_GROWTH)
+        });
+        let pose = fusion::fuse(&body, same_person.then_some(&landmarks), time);
+        Ok(Some(Estimate { pose, roi, source }))
+    }
+}

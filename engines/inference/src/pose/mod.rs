@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The athlete's pose from the landmark models: where each frame's model region comes from
+//! ([`roi`]), MoveNet's body joined with BlazePose's extra points ([`fusion`]), and the
+//! per-frame estimator that runs them ([`estimator`]). The pose itself, its skeleton and its
+//! refinement over time are model-independent and live in `aicoach_vision::pose`.
+
+pub mod estimator;
+pub mod fusion;
+pub mod roi;
+
+pub use estimator::{Estimate, PoseEstimator};

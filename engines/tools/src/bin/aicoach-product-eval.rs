@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `aicoach-product-eval`: measures the product as users run it, not its models.
+//!
+//! 1. **Pose** (`--pose`): for every ground-truth person in the development data (default
+//!    `../shared/data/mmpose`), a crop of the photo centred on the person's box (a square of
+//!    [`CROP_SCALE`] times the box's longer side, clipped to the photo, neighbours left in) goes
+//!    through `gst-launch-1.0 ... imagefreeze num-buffers=3 ! CHAIN ! aicoachclassify
+//!    report-location=...`; the keypoints of the report's last frame are scored with PCK@0.2
+//!    (tolerance 0.2 x the box's longer side; a missing person or joint is a miss). Nothing of
+//!    the ground truth reaches the chain: who the athlete is, the elements decide.
+//! 2. **Tracking** (`--tracking`): `pipelines/analyse.sh` on each video that has hand-checked
+//!    athlete boxes in `tests/fixtures/athlete_boxes/`, scored as VOT-LT: precision = mean IoU
+//!    over frames where the report has an athlete (not `lost`), recall = summed IoU over frames
+//!    where the athlete is visible / their count, F = their harmonic mean.
+//!
+//! `CHAIN` is `default` (`aicoachdetect ! aicoachtrack ! aicoachpose min-confidence=0`, every
+//! property at its default), `pipelines` (the elements as `pipelines/analyse.sh` sets them),
+//! or any launch fragment. The plugin is the release build's (`target/release`), or
+//! `$AICOACH_PLUGIN_DIR`.
+//!
+//! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
+//! [--chain default|pipelines|"..."] [--data DIR] [--videos DIR] [--keep DIR]`
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use aicoach_tools::eval::{self, DATASETS, GtPerson, Tally};
+use aicoach_vision::keypoints::KEYPOINT_NAMES;
+use aicoach_vision::{Point, Rect};
+use serde_json::Value;
+
+/// The crop around a ground-truth person, as a multiple of the box's longer side.
+const CROP_SCALE: f32 = 1.5;
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+const DEFAULT_CHAIN: &str = "aicoachdetect ! aicoachtrack ! aicoachpose min-confidence=0";
+
+fn pipelines_chain() -> String {
+    // What analyse.sh runs (its queues, its detector and its lookahead), read from the script's
+    // own defaults so the two cannot drift apart.
+    let detector = std::env::var("DETECTOR").unwrap_or_else(|_| env_default("DETECTOR"));
+    format!(
+        "aicoachdetect model={detector} ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
+         aicoachtrack ! aicoachpose lookahead=4 min-confidence=0"
+    )
+}
+
+/// `NAME=${NAME:-value}` in `pipelines/env.sh`.
+fn env_default(name: &str) -> String {
+    let text = std::fs::read_to_string(format!("{REPO}/pipelines/env.sh")).unwrap_or_default();
+    let prefix = format!("{name}=${{{name}:-");
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(&prefix).and_then(|r| r.strip_suffix('}')).map(str::to_string))
+        .unwrap_or_else(|| panic!("pipelines/env.sh has no default for {name}"))
+}
+
+struct Args {
+    pose: bool,
+    tracking: bool,
+    chain: String,
+    chain_name: String,
+    data: PathBuf,
+    videos: PathBuf,
+    keep: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        pose: false,
+        tracking: false,
+        chain: DEFAULT_CHAIN.into(),
+        chain_name: "default".into(),
+        data: PathBuf::from(format!("{REPO}/../shared/data/mmpose")),
+        videos: PathBuf::from(format!("{REPO}/../shared/data")),
+        keep: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--pose" => args.pose = true,
+            "--tracking" => args.tracking = true,
+            "--chain" => {
+                let v = value()?;
+                (args.chain, args.chain_name) = match v.as_str() {
+                    "default" => (DEFAULT_CHAIN.into(), v),
+                    "pipelines" => (pipelines_chain(), v),
+                    _ => (v.clone(), "custom".into()),
+                };
+            }
+            "--data" => args.data = value()?.into(),
+            "--videos" => args.videos = value()?.into(),
+            "--keep" => args.keep = Some(value()?.into()),
+            _ => return Err(format!("unknown argument {a}")),
+        }
+    }
+    if !args.pose && !args.tracking {
+        args.pose = true;
+        args.tracking = true;
+    }
+    Ok(args)
+}
+
+fn plugin_dir() -> String {
+    std::env::var("AICOACH_PLUGIN_DIR").unwrap_or_else(|_| format!("{REPO}/target/release"))
+}
+
+/// Runs a launch line with the plugin on the path; the error carries what gst-launch printed.
+fn gst_launch(line: &str) -> Result<(), String> {
+    let out = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(line.split_whitespace())
+        .env("GST_PLUGIN_PATH", plugin_dir())
+        .output()
+        .map_err(|e| format!("cannot run gst-launch-1.0: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+fn report_lines(path: &Path) -> Result<Vec<Value>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines().map(|l| serde_json::from_str(l).map_err(|e| format!("{}: {e}", path.display()))).collect()
+}
+
+fn frames(lines: &[Value]) -> impl Iterator<Item = &Value> {
+    lines.iter().filter(|l| l["type"] == "frame")
+}
+
+/// The crop around a person: its pixels and where its origin lies in the photo.
+fn crop_around(photo: &image::RgbImage, bbox: &Rect) -> (image::RgbImage, Point) {
+    let side = CROP_SCALE * bbox.w.max(bbox.h);
+    let c = bbox.center();
+    let x0 = (c.x - side / 2.0).max(0.0).floor() as u32;
+    let y0 = (c.y - side / 2.0).max(0.0).floor() as u32;
+    let x1 = ((c.x + side / 2.0).ceil() as u32).min(photo.width());
+    let y1 = ((c.y + side / 2.0).ceil() as u32).min(photo.height());
+    // Even sizes: I420 after decodebin needs them, and a user's photo could be any size.
+    let (w, h) = ((x1 - x0) & !1, (y1 - y0) & !1);
+    (image::imageops::crop_imm(photo, x0, y0, w, h).to_image(), Point::new(x0 as f32, y0 as f32))
+}
+
+/// The 33 keypoints of the report's last frame with a pose, in crop pixels; points the
+/// report lacks are placed where no joint can be.
+fn last_pose(lines: &[Value]) -> Option<Vec<Point>> {
+    let kps = frames(lines).filter(|f| f["keypoints"].is_object()).last()?["keypoints"].clone();
+    Some(
+        KEYPOINT_NAMES
+            .iter()
+            .map(|n| {
+                let v = kps[*n].as_array()?;
+                Some(Point::new(v.first()?.as_f64()? as f32, v.get(1)?.as_f64()? as f32))
+            })
+            .map(|p| p.unwrap_or(Point::new(f32::INFINITY, f32::INFINITY)))
+            .collect(),
+    )
+}
+
+fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
+    println!("== pose: PCK@0.2 through `{}`", args.chain);
+    println!("   crops: square of {CROP_SCALE} x the box's longer side around each ground-truth person, clipped");
+    let mut all = Tally::default();
+    let (mut people, mut with_pose) = (0, 0);
+    for spec in DATASETS.iter().filter(|s| s.format != eval::Format::WholeBodyFeet) {
+        let dataset = eval::load_dataset(&args.data, spec).map_err(|e| e.to_string())?;
+        // COCO-WholeBody adds feet to the COCO images: score them with the COCO people.
+        let feet = if spec.name == "coco" {
+            let wb = DATASETS.iter().find(|s| s.format == eval::Format::WholeBodyFeet).expect("listed");
+            eval::load_dataset(&args.data, wb).map_err(|e| e.to_string())?.images
+        } else {
+            Vec::new()
+        };
+        let mut tally = Tally::default();
+        let (mut n, mut found) = (0, 0);
+        for (i, image) in dataset.images.iter().enumerate() {
+            let photo = image::open(&image.path).map_err(|e| format!("{}: {e}", image.path.display()))?.to_rgb8();
+            for (p, person) in image.persons.iter().enumerate() {
+                let mut person = person.clone();
+                if let Some(wb) = feet.iter().find(|f| f.path == image.path)
+                    && let Some(extra) = wb.persons.iter().find(|q| q.bbox.iou(&person.bbox) > 0.9)
+                {
+                    person.joints.extend(extra.joints.iter().copied());
+                }
+                let (crop, origin) = crop_around(&photo, &person.bbox);
+                let name = format!("{}-{i}-{p}", spec.name);
+                let png = tmp.join(format!("{name}.png"));
+                crop.save(&png).map_err(|e| e.to_string())?;
+                let report = tmp.join(format!("{name}.jsonl"));
+                gst_launch(&format!(
+                    "filesrc location={} ! decodebin ! videoconvert ! imagefreeze num-buffers=3 ! {} ! \
+                     aicoachclassify report-location={} ! fakesink",
+                    png.display(),
+                    args.chain,
+                    report.display()
+                ))
+                .map_err(|e| format!("{name}: {e}"))?;
+                let predicted = last_pose(&report_lines(&report)?);
+                n += 1;
+                found += usize::from(predicted.is_some());
+                let predicted = predicted.unwrap_or_else(|| vec![Point::new(f32::INFINITY, f32::INFINITY); 33]);
+                let shifted = GtPerson {
+                    bbox: Rect { x: person.bbox.x - origin.x, y: person.bbox.y - origin.y, ..person.bbox },
+                    joints: person
+                        .joints
+                        .iter()
+                        .map(|&(j, q)| (j, Point::new(q.x - origin.x, q.y - origin.y)))
+                        .collect(),
+                };
+                let mut one = Tally::default();
+                eval::score_person(&shifted, &predicted, &mut one, &mut Tally::default());
+                if std::env::var_os("PRODUCT_EVAL_VERBOSE").is_some() {
+                    println!(
+                        "   {name}: {} of {} joints (person at {:.0},{:.0} {:.0}x{:.0} in the crop)",
+                        one.correct.iter().sum::<u32>(),
+                        one.instances(),
+                        shifted.bbox.x,
+                        shifted.bbox.y,
+                        shifted.bbox.w,
+                        shifted.bbox.h
+                    );
+                }
+                tally.merge(&one);
+            }
+        }
+        println!(
+            "   {:<9} {:>2} people, {:>2} with a pose, PCK@0.2 {}",
+            spec.name,
+            n,
+            found,
+            tally.mean().map_or("-".into(), |v| format!("{:.1}", v * 100.0))
+        );
+        all.merge(&tally);
+        people += n;
+        with_pose += found;
+    }
+    println!(
+        "   all       {people} people, {with_pose} with a pose, {} joints: PCK@0.2 {:.1}",
+        all.instances(),
+        all.mean().unwrap_or(0.0) * 100.0
+    );
+    Ok(())
+}
+
+/// VOT-LT precision, recall and F of reported boxes against true ones (`None`: not reported /
+/// not visible).
+fn vot_lt(reported: &[Option<Rect>], truth: &[Option<Rect>]) -> (f32, f32, f32) {
+    let (mut p_sum, mut p_n, mut r_sum, mut r_n) = (0.0, 0, 0.0, 0);
+    for (r, t) in reported.iter().zip(truth) {
+        let iou = match (r, t) {
+            (Some(r), Some(t)) => r.iou(t),
+            _ => 0.0,
+        };
+        if r.is_some() {
+            p_sum += iou;
+            p_n += 1;
+        }
+        if t.is_some() {
+            r_sum += iou;
+            r_n += 1;
+        }
+    }
+    let p = if p_n > 0 { p_sum / p_n as f32 } else { 0.0 };
+    let r = if r_n > 0 { r_sum / r_n as f32 } else { 0.0 };
+    let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    (p, r, f)
+}
+
+fn rect(v: &Value) -> Option<Rect> {
+    let n = |k: &str| v.get(k).and_then(Value::as_f64).map(|x| x as f32);
+    let a = v.as_array();
+    match a {
+        Some(a) if a.len() == 4 => {
+            let f: Vec<f32> = a.iter().filter_map(|x| x.as_f64().map(|x| x as f32)).collect();
+            (f.len() == 4).then(|| Rect { x: f[0], y: f[1], w: f[2], h: f[3] })
+        }
+        _ => Some(Rect { x: n("x")?, y: n("y")?, w: n("w")?, h: n("h")? }),
+    }
+}
+
+fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
+    let fixtures = PathBuf::from(format!("{REPO}/tests/fixtures/athlete_boxes"));
+    println!("== tracking: VOT-LT through pipelines/analyse.sh against {}", fixtures.display());
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .map_err(|e| format!("{}: {e}", fixtures.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    let mut fs = Vec::new();
+    for fixture in names {
+        let truth: Value = serde_json::from_str(&std::fs::read_to_string(&fixture).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("{}: {e}", fixture.display()))?;
+        let video = args.videos.join(truth["video"].as_str().ok_or("fixture without video")?);
+        let boxes: Vec<Option<Rect>> =
+            truth["boxes"].as_array().ok_or("fixture without boxes")?.iter().map(rect).collect();
+        let out = tmp.join(fixture.file_stem().unwrap());
+        let status = Command::new("bash")
+            .arg(format!("{REPO}/pipelines/analyse.sh"))
+            .arg(&video)
+            .arg(&out)
+            .env("AICOACH_PLUGIN_DIR", plugin_dir())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !status.status.success() {
+            return Err(format!("analyse.sh {}: {}", video.display(), String::from_utf8_lossy(&status.stderr)));
+        }
+        let stem = video.file_stem().unwrap().to_string_lossy().to_string();
+        let lines = report_lines(&out.join(format!("{stem}.jsonl")))?;
+        let reported: Vec<Option<Rect>> = frames(&lines)
+            .map(|f| {
+                let a = &f["athlete"];
+                (a.is_object() && a["state"] != "lost").then(|| rect(a)).flatten()
+            })
+            .collect();
+        if reported.len() != boxes.len() {
+            println!("   note: {} has {} report frames, {} truth frames", stem, reported.len(), boxes.len());
+        }
+        let (p, r, f) = vot_lt(&reported, &boxes);
+        println!(
+            "   {:<16} frames {:>4}  athlete visible {:>4}  reported {:>4}  precision {p:.3}  recall {r:.3}  F {f:.3}",
+            fixture.file_stem().unwrap().to_string_lossy(),
+            boxes.len(),
+            boxes.iter().filter(|b| b.is_some()).count(),
+            reported.iter().filter(|b| b.is_some()).count()
+        );
+        fs.push(f);
+    }
+    if !fs.is_empty() {
+        println!("   mean F {:.3} over {} videos", fs.iter().sum::<f32>() / fs.len() as f32, fs.len());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("aicoach-product-eval: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let tmp =
+        args.keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("aicoach-eval-{}", std::process::id())));
+    if let Err(e) = std::fs::create_dir_all(&tmp) {
+        eprintln!("aicoach-product-eval: {}: {e}", tmp.display());
+        return ExitCode::FAILURE;
+    }
+    println!("chain: {} ({})", args.chain_name, args.chain);
+    let result = (if args.pose { pose_eval(&args, &tmp) } else { Ok(()) })
+        .and_then(|_| if args.tracking { tracking_eval(&args, &tmp) } else { Ok(()) });
+    if args.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aicoach-product-eval: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vot_lt_counts_misses_and_false_reports() {
+        let b = Some(Rect { x: 0.0, y: 0.0, w: 10.0, h: 10.0 });
+        assert_eq!(vot_lt(&[b, b], &[b, b]), (1.0, 1.0, 1.0));
+        // Reported on a frame without the athlete: precision halves; recall holds.
+        let (p, r, _) = vot_lt(&[b, b], &[b, None]);
+        assert_eq!((p, r), (0.5, 1.0));
+        // Not reported while visible: recall halves.
+        let (p, r, _) = vot_lt(&[b, None], &[b, b]);
+        assert_eq!((p, r), (1.0, 0.5));
+    }
+}

@@ -1,0 +1,835 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The athlete tracker's state machine, after the paper's detect / track / verify / re-detect
+//! scheme:
+//!
+//! - **Searching**: nobody chosen yet; the first detections choose the athlete by a rule.
+//! - **Tracking**: the correlation filter follows the athlete frame to frame; its peak is sharp.
+//! - **Verifying**: the peak went soft (occlusion, blur, a crossing bystander). The tracker
+//!   coasts on its motion model and asks for a detection; a detection with the athlete's
+//!   colours near the prediction confirms the track and re-centres it. So does the pose
+//!   estimator still seeing a body where the athlete should be (a [`PoseCue`]), for a while
+//!   and only while it has seen the athlete on every frame since a detection last confirmed
+//!   them: it sees through flips and back light that defeat the filter and the detector, but
+//!   cannot tell who it sees. Once the pose estimator has been seeing the athlete, its
+//!   seeing nobody makes the tracker unsure however sharp the filter's peak: a filter left at
+//!   the frame's edge after the athlete walked out of it is sure of the background.
+//! - **Lost**: verification failed for `lost_after` frames. The tracker keeps asking for
+//!   detections now and then and recovers the same athlete (same id) when a detection matches
+//!   the athlete's colours again, near where they were last seen at first and anywhere in the
+//!   frame the longer they stay away. Shortly after the loss, the one stranger near where the
+//!   athlete vanished is taken for them whatever their colours (a flip out of back light into
+//!   sunlight changes every colour): everyone else seen is a known bystander, so it must be
+//!   the athlete. After `forget_after` seconds away the athlete is
+//!   forgotten and the tracker searches afresh: whoever it chooses then gets a new id, since
+//!   after so long a colour match is no proof of identity.
+//!
+//! Nobody the tracker has seen beside the athlete is ever taken for them (see [`Bystanders`]).
+
+use crate::image::RgbSource;
+use crate::{Point, Rect};
+
+use super::appearance::ColourModel;
+use super::bystanders::Bystanders;
+use super::mosse::{self, Mosse};
+use super::motion::MotionModel;
+use super::patch::grey_patch;
+
+/// How much a box's size (the square root of its share of the frame) counts when choosing the
+/// athlete by `center`: a person filling the frame gains 0.3, as much as a score 0.3 higher.
+const SIZE_WEIGHT: f32 = 0.3;
+
+/// Which detection becomes the athlete when the tracker has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SelectRule {
+    /// Highest score nearest the image centre (where a filmed athlete usually is), larger
+    /// people preferred a little.
+    #[default]
+    Center,
+    /// Highest detection score.
+    Score,
+    /// Largest box (the person nearest the camera).
+    Largest,
+}
+
+impl std::str::FromStr for SelectRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "center" | "centre" => Ok(Self::Center),
+            "score" => Ok(Self::Score),
+            "largest" => Ok(Self::Largest),
+            _ => Err(format!("unknown selection rule '{s}' (expected center, score or largest)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackState {
+    Searching,
+    Tracking,
+    Verifying,
+    Lost,
+}
+
+impl TrackState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Searching => "searching",
+            Self::Tracking => "tracking",
+            Self::Verifying => "verifying",
+            Self::Lost => "lost",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TrackerConfig {
+    pub select: SelectRule,
+    /// Below this peak-to-sidelobe ratio the tracker asks for verification.
+    pub verify_psr: f32,
+    /// Frames of failed verification before the athlete is declared lost.
+    pub lost_after: u32,
+    /// Frames between re-detection requests while searching, verifying or lost.
+    pub redetect_interval: u32,
+    /// Least colour similarity (Bhattacharyya, 0..1) for a detection to be the athlete.
+    pub min_similarity: f32,
+    /// Frames between detections that confirm a confident track (0: only when unsure).
+    pub verify_interval: u32,
+    /// Seconds lost after which the athlete is forgotten and a new one chosen (0: never).
+    pub forget_after: f32,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            select: SelectRule::Center,
+            verify_psr: 7.0,
+            lost_after: 10,
+            redetect_interval: 5,
+            min_similarity: 0.8,
+            verify_interval: 15,
+            forget_after: 3.0,
+        }
+    }
+}
+
+/// The pose estimator's sighting of a body on the athlete's crop, `frames_ago` frames back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoseCue {
+    pub bbox: Rect,
+    pub frames_ago: u32,
+}
+
+/// What the tracker says about one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackOutput {
+    pub state: TrackState,
+    /// The athlete's box; while lost, the last place they were seen.
+    pub bbox: Option<Rect>,
+    /// 0..1: how sure the tracker is of this frame's box.
+    pub confidence: f32,
+    /// Stable for one athlete, including after recovery; 0 before anyone was chosen.
+    pub track_id: u64,
+    /// The tracker wants the detector to run on the next frame.
+    pub request_redetect: bool,
+}
+
+/// The window the filter searches, relative to the box's longer side.
+const WINDOW_SCALE: f32 = 1.5;
+/// How fast the filter and colour model adapt while the track is sure.
+const FILTER_RATE: f32 = 0.125;
+const COLOUR_RATE: f32 = 0.05;
+/// How far from the prediction (in box sizes) a detection may be and still confirm the track.
+const GATE: f32 = 0.6;
+/// Recovering a lost athlete needs more colour agreement than confirming one where expected.
+const RECOVERY_MARGIN: f32 = 0.05;
+/// While lost, the athlete is looked for within this many box sizes of where they were last
+/// seen, growing by `RECOVERY_GROWTH` per lost frame: a lookalike far away right after the loss
+/// is more likely a bystander than the athlete, but an athlete who left the frame may come back
+/// anywhere.
+const RECOVERY_GATE: f32 = 1.0;
+const RECOVERY_GROWTH: f32 = 0.05;
+/// For this many seconds after the loss, a lone stranger within the recovery gate is the
+/// athlete; later, strangers may just be people arriving.
+const STRANGER_WINDOW: f64 = 1.0;
+/// A body the pose estimator saw within this many box sizes of where the athlete should be
+/// verifies the track...
+const POSE_GATE: f32 = 0.5;
+/// ...for at most this many seconds since a detection last confirmed it: the pose model follows
+/// whoever is in its crop, and a detector that keeps disagreeing is right in the end.
+const POSE_ONLY_SECONDS: f64 = 3.0;
+/// Timestamps are whole nanoseconds: a frame exactly at a time limit may land a hair past it.
+const TIMESTAMP_SLACK: f64 = 1e-6;
+/// The filter keeps learning only while its peak is within this many box sizes of where the
+/// tracker puts the athlete.
+const FILTER_AGREEMENT: f32 = 0.1;
+/// A bystander expected within this many box sizes of the athlete makes the tracker check with
+/// the detector as often as when unsure.
+const CROWDED: f32 = 1.5;
+/// While verifying, a detection this many box sizes from where the athlete must be is taken
+/// for a bystander.
+const BYSTANDER_DISTANCE: f32 = 2.0;
+
+struct Track {
+    bbox: Rect,
+    filter: Mosse,
+    motion: MotionModel,
+    colour: ColourModel,
+    /// Consecutive frames without confirmation while verifying.
+    unconfirmed: u32,
+    /// Frames since the athlete was declared lost.
+    lost_frames: u32,
+    /// When (seconds, from the frames' timestamps) the athlete was declared lost.
+    lost_at: Option<f64>,
+    /// When a detection last confirmed the track (or it started).
+    confirmed_at: f64,
+    /// The pose estimator has reported on this athlete (there is one downstream).
+    pose_reporting: bool,
+    /// It has seen them on every frame since a detection last confirmed them.
+    pose_unbroken: bool,
+}
+
+pub struct AthleteTracker {
+    config: TrackerConfig,
+    state: TrackState,
+    track: Option<Track>,
+    track_id: u64,
+    next_id: u64,
+    frames_since_request: u32,
+    /// People seen in the same frame as the athlete: whoever they are, they are not the athlete.
+    bystanders: Bystanders,
+    /// Frames since the stream started, for the bystanders' tracks.
+    frame: u64,
+    /// The current frame's time in seconds: every duration is measured on the frames'
+    /// timestamps, never on a nominal frame rate (variable-rate and mislabelled video).
+    now: f64,
+}
+
+impl AthleteTracker {
+    pub fn new(config: TrackerConfig) -> Self {
+        Self {
+            config,
+            state: TrackState::Searching,
+            track: None,
+            track_id: 0,
+            next_id: 1,
+            // So the very first frame without detections asks at once.
+            frames_since_request: u32::MAX / 2,
+            bystanders: Bystanders::default(),
+            frame: 0,
+            now: 0.0,
+        }
+    }
+
+    pub fn config_mut(&mut self) -> &mut TrackerConfig {
+        &mut self.config
+    }
+
+    pub fn state(&self) -> TrackState {
+        self.state
+    }
+
+    /// Forgets the athlete (after a seek, flush or resolution change); ids keep counting.
+    pub fn reset(&mut self) {
+        self.forget_athlete();
+        self.bystanders.clear();
+        self.frame = 0;
+    }
+
+    /// Back to searching: the next person chosen gets a new id.
+    fn forget_athlete(&mut self) {
+        self.state = TrackState::Searching;
+        self.track = None;
+        self.track_id = 0;
+        // So the next frame without detections asks at once.
+        self.frames_since_request = u32::MAX / 2;
+    }
+
+    /// Advances one frame, shown at `time` seconds (its timestamp). `detections` is `Some` on
+    /// frames the detector ran on (possibly empty: it ran and found nobody), `None` on the
+    /// others. `pose` is the pose estimator's latest sighting on this athlete's crop, if any.
+    pub fn update<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        time: f64,
+        detections: Option<&[(Rect, f32)]>,
+        pose: Option<&PoseCue>,
+    ) -> TrackOutput {
+        self.frames_since_request = self.frames_since_request.saturating_add(1);
+        self.frame += 1;
+        self.now = time;
+        let confidence = match self.state {
+            TrackState::Searching => self.search(frame, detections),
+            TrackState::Tracking | TrackState::Verifying => self.follow(frame, detections, pose),
+            TrackState::Lost => self.recover(frame, detections),
+        };
+        // Ask at once when verification starts, then every `redetect_interval` frames; while
+        // tracking, every `verify_interval` frames, since a filter can follow the background
+        // with confidence.
+        let crowded = self.track.as_ref().is_some_and(|t| self.bystanders.near(&t.bbox, CROWDED, self.frame));
+        let interval = match self.state {
+            // Someone close by: the filter or the landmark model may slide onto them.
+            TrackState::Tracking if crowded => self.config.redetect_interval.max(1),
+            TrackState::Tracking if self.config.verify_interval == 0 => u32::MAX,
+            TrackState::Tracking => self.config.verify_interval,
+            _ => self.config.redetect_interval.max(1),
+        };
+        let request_redetect = self.frames_since_request >= interval;
+        if request_redetect {
+            self.frames_since_request = 0;
+        }
+        TrackOutput {
+            state: self.state,
+            bbox: self.track.as_ref().map(|t| t.bbox),
+            confidence,
+            track_id: self.track_id,
+            request_redetect,
+        }
+    }
+
+    fn search<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
+        let Some(chosen) = detections.and_then(|d| self.select(frame, d)) else {
+            return 0.0;
+        };
+        let Some(track) = Track::start(frame, chosen.0, self.now) else {
+            return 0.0;
+        };
+        self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&chosen.0), self.frame, |_| true);
+        self.track = Some(track);
+        self.frames_since_request = 0;
+        self.track_id = self.next_id;
+        self.next_id += 1;
+        self.state = TrackState::Tracking;
+        chosen.1
+    }
+
+    fn select<S: RgbSource + ?Sized>(&self, frame: &S, detections: &[(Rect, f32)]) -> Option<(Rect, f32)> {
+        let centre = Point::new(frame.width() as f32 / 2.0, frame.height() as f32 / 2.0);
+        let diagonal = (frame.width() as f32).hypot(frame.height() as f32);
+        let key = |(r, s): &(Rect, f32)| match self.config.select {
+            // Score minus distance from the centre as a fraction of the half-diagonal, plus a
+            // little for size: the camera frames its athlete centred and large, a spectator
+            // standing behind them small.
+            SelectRule::Center => {
+                let frame_area = frame.width() as f32 * frame.height() as f32;
+                s - r.center().distance(centre) / (diagonal / 2.0)
+                    + SIZE_WEIGHT * (r.area() / frame_area.max(1.0)).min(1.0).sqrt()
+            }
+            SelectRule::Score => *s,
+            SelectRule::Largest => r.area(),
+        };
+        detections.iter().filter(|(r, _)| r.w > 1.0 && r.h > 1.0).copied().max_by(|a, b| key(a).total_cmp(&key(b)))
+    }
+
+    fn follow<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        detections: Option<&[(Rect, f32)]>,
+        pose: Option<&PoseCue>,
+    ) -> f32 {
+        let config = &self.config;
+        let track = self.track.as_mut().expect("tracking states have a track");
+        let predicted = track.motion.predict(1);
+        let side = track.window_side();
+        let response = track.filter.locate(&grey_patch(frame, predicted.x, predicted.y, side, mosse::SIZE));
+        let scale = side / mosse::SIZE as f32;
+        let found = Point::new(predicted.x + response.dx * scale, predicted.y + response.dy * scale);
+        if pose.is_some() {
+            track.pose_reporting = true;
+        } else if track.pose_reporting {
+            track.pose_unbroken = false;
+        }
+        let pose_sees_nobody = track.pose_reporting && pose.is_none();
+        let sure = response.psr >= config.verify_psr && !pose_sees_nobody;
+
+        let expected = if sure { found } else { predicted };
+        let candidates = Candidates { bystanders: &self.bystanders, frame: self.frame, recovering: false };
+        let eligible = detections.map(|d| track.eligible(frame, d, &candidates, expected, GATE)).unwrap_or_default();
+        let matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
+        if let Some(det) = matched {
+            self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&det), self.frame, |_| true);
+            // A detection with the athlete's colours where we expect them: confirmed. The
+            // detector's box is the better size estimate; the filter restarts on it.
+            let centre = det.center();
+            track.motion.update(centre, 1);
+            track.bbox = Rect::from_center(centre.x, centre.y, det.w, det.h);
+            track.restart_filter(frame);
+            if let Some(seen) = ColourModel::from_frame(frame, &track.bbox) {
+                track.colour.blend(&seen, COLOUR_RATE);
+            }
+            track.unconfirmed = 0;
+            track.confirmed_at = self.now;
+            track.pose_unbroken = true;
+            self.state = TrackState::Tracking;
+            self.frames_since_request = 0;
+            return response.psr.min(20.0) / 20.0 * 0.5 + 0.5;
+        }
+
+        // No confirming detection this frame. A detector run that finds someone else where the
+        // athlete should be (other colours, or a bystander) says the body the pose estimator
+        // sees there may be theirs: it verifies nothing until a detection confirms the athlete.
+        let size = track.bbox.w.max(track.bbox.h);
+        if let Some(d) = detections
+            && d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size)
+        {
+            track.pose_unbroken = false;
+        }
+        // Where the filter is sure and the pose estimator saw a body on the last frame too,
+        // follow whichever keeps to the athlete's motion: a filter sticks to a lamp post the
+        // athlete walks behind, and the landmark model may hop to the person standing next to
+        // them. Else the filter where it is sure, else a sighting of the body, else coast on the
+        // motion model.
+        let seen = pose
+            .filter(|_| track.pose_unbroken && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK)
+            .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
+        let position = match seen {
+            Some((body, 1)) if sure && body.distance(predicted) < found.distance(predicted) => body,
+            _ if sure => found,
+            Some((body, _)) => body,
+            None => predicted,
+        };
+        // Only a sure filter at the place the tracker settles on, in the Tracking state, keeps
+        // learning, so a filter that slid onto the background does not teach itself it.
+        let filter_agrees = sure && position.distance(found) <= FILTER_AGREEMENT * size;
+        track.motion.update(position, 1);
+        track.move_to(position);
+        let refuted = detections.is_some();
+        // People far from where the athlete must be are someone else, even unconfirmed.
+        if let Some(d) = detections {
+            let far = |r: &Rect| r.center().distance(expected) > BYSTANDER_DISTANCE * size;
+            self.bystanders.observe(frame, d, Some(&track.bbox), self.frame, far);
+        }
+        if filter_agrees && !refuted && self.state == TrackState::Tracking {
+            track.filter.update(&grey_patch(frame, found.x, found.y, side, mosse::SIZE), FILTER_RATE);
+            return response.psr.min(20.0) / 20.0;
+        }
+        if seen.is_some() {
+            // Verified by the pose estimator. The filter lost its peak or found it elsewhere:
+            // it starts again on how the athlete looks now, where they are.
+            track.restart_filter(frame);
+            track.unconfirmed = 0;
+            self.state = TrackState::Tracking;
+            return 0.5;
+        }
+        // Unsure, or the detector looked and saw no athlete here: verify.
+        if self.state == TrackState::Tracking {
+            self.frames_since_request = u32::MAX / 2;
+        }
+        self.state = TrackState::Verifying;
+        track.unconfirmed += 1;
+        if track.unconfirmed > config.lost_after {
+            self.state = TrackState::Lost;
+            track.lost_at = Some(self.now);
+        }
+        0.0
+    }
+
+    fn recover<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
+        let config = &self.config;
+        let track = self.track.as_mut().expect("lost state keeps the last track");
+        track.lost_frames += 1;
+        let lost_for = self.now - track.lost_at.unwrap_or(self.now);
+        if config.forget_after > 0.0 && lost_for > config.forget_after as f64 {
+            // Away too long to be recognised with confidence: choose afresh, under a new id.
+            self.forget_athlete();
+            return 0.0;
+        }
+        let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
+        let last_seen = track.bbox.center();
+        let candidates = Candidates { bystanders: &self.bystanders, frame: self.frame, recovering: true };
+        let eligible = detections.map(|d| track.eligible(frame, d, &candidates, last_seen, gate)).unwrap_or_default();
+        let by_colour = best_by_colour(&eligible, config.min_similarity + RECOVERY_MARGIN);
+        let lone_stranger = match eligible.as_slice() {
+            [only] if lost_for <= STRANGER_WINDOW => Some(only),
+            _ => None,
+        };
+        let recovered = by_colour.or(lone_stranger).map(|c| (c.rect, c.similarity));
+        if let Some(d) = detections {
+            // Bystanders keep being followed; strangers join them only beside the recovered
+            // athlete (while the athlete is away, a stranger may be the athlete come back).
+            let beside = recovered.is_some();
+            self.bystanders.observe(frame, d, recovered.as_ref().map(|r| &r.0), self.frame, |_| beside);
+        }
+        let Some((det, similarity)) = recovered else {
+            return 0.0;
+        };
+        if let Some(mut restarted) = Track::start(frame, det, self.now) {
+            // Same athlete, same id; their learnt colours are kept, not the new sample's alone,
+            // unless they were recognised by elimination: then they look different now.
+            if similarity >= config.min_similarity {
+                restarted.colour = track.colour.clone();
+            }
+            *track = restarted;
+            self.frames_since_request = 0;
+            self.state = TrackState::Tracking;
+            return 0.5;
+        }
+        0.0
+    }
+}
+
+impl Track {
+    fn start<S: RgbSource + ?Sized>(frame: &S, bbox: Rect, now: f64) -> Option<Track> {
+        let colour = ColourModel::from_frame(frame, &bbox)?;
+        let c = bbox.center();
+        let side = WINDOW_SCALE * bbox.w.max(bbox.h);
+        let filter = Mosse::new(&grey_patch(frame, c.x, c.y, side, mosse::SIZE));
+        Some(Track {
+            bbox,
+            filter,
+            motion: MotionModel::new(c),
+            colour,
+            unconfirmed: 0,
+            lost_frames: 0,
+            lost_at: None,
+            confirmed_at: now,
+            pose_reporting: false,
+            pose_unbroken: true,
+        })
+    }
+
+    /// Where the body in `cue` is now, when it is where the athlete should be (near one of
+    /// `expected`).
+    fn pose_agrees(&self, cue: &PoseCue, expected: &[Point]) -> Option<Point> {
+        let seen = cue.bbox.center();
+        let n = cue.frames_ago as f32;
+        let now = Point::new(seen.x + self.motion.velocity.x * n, seen.y + self.motion.velocity.y * n);
+        let size = self.bbox.w.max(self.bbox.h).max(1.0);
+        expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size).then_some(now)
+    }
+
+    fn window_side(&self) -> f32 {
+        WINDOW_SCALE * self.bbox.w.max(self.bbox.h)
+    }
+
+    fn move_to(&mut self, centre: Point) {
+        self.bbox = Rect::from_center(centre.x, centre.y, self.bbox.w, self.bbox.h);
+    }
+
+    fn restart_filter<S: RgbSource + ?Sized>(&mut self, frame: &S) {
+        let c = self.bbox.center();
+        self.filter = Mosse::new(&grey_patch(frame, c.x, c.y, self.window_side(), mosse::SIZE));
+    }
+
+    /// The detections that may be the athlete: centre within `gate` box sizes of `near`, not
+    /// where a bystander's track says that bystander is, and, when recovering, more like the
+    /// athlete than like any absent bystander (where the athlete should be, a lookalike is the
+    /// athlete: in a crowd in dark coats everyone looks like someone).
+    fn eligible<S: RgbSource + ?Sized>(
+        &self,
+        frame: &S,
+        detections: &[(Rect, f32)],
+        candidates: &Candidates,
+        near: Point,
+        gate: f32,
+    ) -> Vec<Candidate> {
+        let size = self.bbox.w.max(self.bbox.h).max(1.0);
+        detections
+            .iter()
+            .filter_map(|(r, _)| {
+                let distance = r.center().distance(near) / size;
+                if distance > gate || candidates.bystander_there(r, distance) {
+                    return None;
+                }
+                let colours = ColourModel::from_frame(frame, r)?;
+                let similarity = colours.similarity(&self.colour);
+                let lookalike = candidates.recovering
+                    && candidates.bystanders.lookalike(&colours, similarity, detections, candidates.frame);
+                (!lookalike).then_some(Candidate { rect: *r, distance, similarity })
+            })
+            .collect()
+    }
+}
+
+/// A detection that may be the athlete.
+struct Candidate {
+    rect: Rect,
+    /// From where the athlete should be, in box sizes.
+    distance: f32,
+    /// Colour likeness to the athlete, 0..1.
+    similarity: f32,
+}
+
+/// The candidate with the athlete's colours (at least `min_similarity` alike), ranked by
+/// colour, then closeness.
+fn best_by_colour(eligible: &[Candidate], min_similarity: f32) -> Option<&Candidate> {
+    let score = |c: &&Candidate| c.similarity - 0.2 * c.distance;
+    eligible.iter().filter(|c| c.similarity >= min_similarity).max_by(|a, b| score(a).total_cmp(&score(b)))
+}
+
+/// What rules detections out as the athlete besides their colours.
+struct Candidates<'a> {
+    bystanders: &'a Bystanders,
+    frame: u64,
+    /// The athlete was lost: any detection a bystander's track claims is that bystander. While
+    /// following, the athlete's own prediction competes: the nearer claim wins.
+    recovering: bool,
+}
+
+impl Candidates<'_> {
+    /// Whether a bystander's track claims `r`, `athlete_distance` athlete box sizes from where
+    /// the athlete should be.
+    fn bystander_there(&self, r: &Rect, athlete_distance: f32) -> bool {
+        self.bystanders.claim(r, self.frame).is_some_and(|d| self.recovering || d < athlete_distance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::PackedView;
+
+    const W: u32 = 320;
+    const H: u32 = 240;
+
+    /// A textured background with rectangular "people" of given colours at given places.
+    fn frame(people: &[(Rect, [u8; 3])]) -> Vec<u8> {
+        let mut d = Vec::with_capacity((W * H * 3) as usize);
+        for y in 0..H {
+            for x in 0..W {
+                let p = Point::new(x as f32 + 0.5, y as f32 + 0.5);
+                let person =
+                    people.iter().find(|(r, _)| p.x >= r.x && p.x < r.x + r.w && p.y >= r.y && p.y < r.y + r.h);
+                match person {
+                    Some((r, c)) => {
+                        // Stripes inside the person give the filter something to lock on.
+                        let stripe = if ((p.y - r.y) as u32 / 6).is_multiple_of(2) { 0 } else { 40 };
+                        d.extend_from_slice(&[c[0].saturating_sub(stripe), c[1].saturating_sub(stripe), c[2]]);
+                    }
+                    None => {
+                        let v = (((x / 8 + y / 8) % 2) * 30 + 100) as u8;
+                        d.extend_from_slice(&[v, v, v]);
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    const RED: [u8; 3] = [220, 40, 40];
+    const BLUE: [u8; 3] = [40, 60, 220];
+
+    fn run(tracker: &mut AthleteTracker, people: &[(Rect, [u8; 3])], detect: bool) -> TrackOutput {
+        let data = frame(people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let dets: Vec<(Rect, f32)> = people.iter().map(|(r, _)| (*r, 0.9)).collect();
+        tracker.update(&view, next_time(tracker), detect.then_some(dets.as_slice()), None)
+    }
+
+    /// The next frame's time in a 30 fps video.
+    fn next_time(tracker: &AthleteTracker) -> f64 {
+        tracker.frame as f64 / 30.0
+    }
+
+    fn athlete_at(x: f32) -> Rect {
+        Rect { x, y: 80.0, w: 30.0, h: 80.0 }
+    }
+
+    #[test]
+    fn chooses_the_central_person_and_follows_them() {
+        let mut t = AthleteTracker::new(TrackerConfig::default());
+        let bystander = (Rect { x: 10.0, y: 60.0, w: 30.0, h: 80.0 }, BLUE);
+        let out = run(&mut t, &[(athlete_at(140.0), RED), bystander], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1));
+        // The athlete moves right 4 px a frame; no detections.
+        for i in 1..=20 {
+            let x = 140.0 + 4.0 * i as f32;
+            let out = run(&mut t, &[(athlete_at(x), RED), bystander], false);
+            assert_eq!(out.state, TrackState::Tracking, "frame {i}");
+            let c = out.bbox.unwrap().center();
+            assert!((c.x - (x + 15.0)).abs() < 6.0 && (c.y - 120.0).abs() < 6.0, "frame {i}: {c:?} vs x {x}");
+        }
+    }
+
+    #[test]
+    fn loses_the_athlete_when_they_leave_and_recovers_the_same_id() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        let bystander = (Rect { x: 250.0, y: 60.0, w: 30.0, h: 80.0 }, BLUE);
+        run(&mut t, &[(athlete_at(140.0), RED), bystander], true);
+        for _ in 0..5 {
+            run(&mut t, &[(athlete_at(140.0), RED), bystander], false);
+        }
+        // The athlete leaves: the filter loses its peak, asks for detection, finds only the
+        // bystander (wrong colours) and finally declares the athlete lost.
+        let mut requested = false;
+        let mut states = Vec::new();
+        for _ in 0..12 {
+            let out = run(&mut t, &[bystander], true);
+            requested |= out.request_redetect;
+            states.push(out.state);
+            assert_ne!(out.bbox.map(|b| b.center().x > 240.0), Some(true), "swapped to the bystander");
+        }
+        assert!(requested, "no re-detection asked");
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+        // Back, elsewhere in the frame: same athlete, same id.
+        let out = run(&mut t, &[(athlete_at(60.0), RED), bystander], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1));
+        assert!((out.bbox.unwrap().center().x - 75.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn a_lookalike_seen_beside_the_athlete_is_never_taken_for_them() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        // The bystander dresses like the athlete and stands close by.
+        let twin = (Rect { x: 200.0, y: 80.0, w: 30.0, h: 80.0 }, RED);
+        run(&mut t, &[(athlete_at(140.0), RED), twin], true);
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED), twin], true);
+        }
+        // The athlete leaves; the twin stays, detected on every frame.
+        for i in 0..20 {
+            let out = run(&mut t, &[twin], true);
+            let on_twin = out.state != TrackState::Lost && out.bbox.is_some_and(|b| b.center().x > 190.0);
+            assert!(!on_twin, "frame {i}: took the twin for the athlete: {out:?}");
+        }
+        assert_eq!(t.state(), TrackState::Lost);
+    }
+
+    #[test]
+    fn a_bystander_who_comes_to_look_like_the_athlete_is_not_taken_for_them() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        // A walker in blue heads towards the athlete, 2 px a frame.
+        let walker = |i: u32, colour| (Rect { x: 20.0 + 2.0 * i as f32, y: 80.0, w: 30.0, h: 80.0 }, colour);
+        for i in 0..5 {
+            run(&mut t, &[(athlete_at(140.0), RED), walker(i, BLUE)], true);
+        }
+        // The athlete leaves, and the walker steps into light that makes them look red-orange:
+        // colours alone would take them for the athlete, near where the athlete was last seen.
+        let orange = [220, 70, 40];
+        for i in 5..60 {
+            let out = run(&mut t, &[walker(i, orange)], true);
+            let near = |b: Rect| b.center().distance(walker(i, orange).0.center()) < 20.0;
+            let on_walker = out.state != TrackState::Lost && out.bbox.is_some_and(near);
+            assert!(!on_walker, "frame {i}: took the walker for the athlete: {out:?}");
+        }
+        // The athlete comes back, away from the walker: recovered.
+        let out = run(&mut t, &[(athlete_at(250.0), RED), walker(60, orange)], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
+    }
+
+    #[test]
+    fn an_athlete_away_too_long_is_forgotten_and_the_next_one_gets_a_new_id() {
+        // 30 frames at 30 fps.
+        let config = TrackerConfig { lost_after: 3, forget_after: 1.0, ..TrackerConfig::default() };
+        let mut t = AthleteTracker::new(config);
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED)], true);
+        }
+        let states: Vec<TrackState> = (0..40).map(|_| run(&mut t, &[], true).state).collect();
+        assert!(states.contains(&TrackState::Lost), "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Searching, "{states:?}");
+        let out = run(&mut t, &[(athlete_at(140.0), RED)], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 2));
+    }
+
+    /// A tracker (lost after 3 frames) that has followed the red athlete at x=140 for 3 frames,
+    /// and the pose estimator's sighting of their body there.
+    fn tracking_the_red_athlete() -> (AthleteTracker, PoseCue) {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(140.0), RED)], true);
+        }
+        (t, PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 })
+    }
+
+    #[test]
+    fn the_pose_estimator_verifies_an_athlete_the_filter_and_detector_miss_for_a_while() {
+        let (mut t, body) = tracking_the_red_athlete();
+        // The athlete turns into something neither the filter nor the detector recognises
+        // (here: vanishes from the picture), but the pose estimator still sees a body there.
+        let data = frame(&[]);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let mut states = Vec::new();
+        let limit = (POSE_ONLY_SECONDS * 30.0) as usize;
+        for _ in 0..limit + 20 {
+            states.push(t.update(&view, next_time(&t), Some(&[]), Some(&body)).state);
+        }
+        let verified = states.iter().take_while(|s| **s == TrackState::Tracking).count();
+        assert_eq!(verified, limit, "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "the detector is right in the end");
+
+        // A body the pose estimator saw far from the athlete verifies nothing.
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        run(&mut t, &[(athlete_at(140.0), RED)], true);
+        let elsewhere = PoseCue { bbox: Rect { x: 240.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        let states: Vec<TrackState> =
+            (0..10).map(|_| t.update(&view, next_time(&t), Some(&[]), Some(&elsewhere)).state).collect();
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn someone_else_detected_where_the_athlete_should_be_stops_the_pose_estimator_verifying() {
+        let (mut t, body) = tracking_the_red_athlete();
+        // A blue-clad person now stands where the athlete was, and the pose estimator sees a
+        // body there: theirs, for all it knows.
+        let people = [(athlete_at(140.0), BLUE)];
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let other = [(athlete_at(140.0), 0.9)];
+        let mut states = vec![t.update(&view, next_time(&t), Some(&other), Some(&body)).state];
+        states.extend((0..6).map(|_| t.update(&view, next_time(&t), None, Some(&body)).state));
+        assert_eq!(states[0], TrackState::Verifying, "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn once_the_pose_estimator_loses_the_athlete_a_body_it_finds_again_verifies_nothing() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        let body = PoseCue { bbox: Rect { x: 142.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        let people = [(athlete_at(140.0), RED)];
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        t.update(&view, next_time(&t), Some(&[(athlete_at(140.0), 0.9)]), None);
+        for _ in 0..5 {
+            assert_eq!(t.update(&view, next_time(&t), None, Some(&body)).state, TrackState::Tracking);
+        }
+        // The pose estimator sees nobody: however sure the filter is of what it sees (here the
+        // athlete has not moved), the tracker is not.
+        assert_eq!(t.update(&view, next_time(&t), None, None).state, TrackState::Verifying);
+        // A body again where the athlete was: someone walking in, for all the pose estimator
+        // knows. Only a detection with the athlete's colours confirms them now.
+        let empty = frame(&[]);
+        let gone = PackedView::rgb(&empty, W, H).unwrap();
+        let states: Vec<TrackState> =
+            (0..6).map(|_| t.update(&gone, next_time(&t), Some(&[]), Some(&body)).state).collect();
+        assert!(!states.contains(&TrackState::Tracking), "{states:?}");
+        assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn a_bystander_close_by_makes_the_tracker_check_with_the_detector_often() {
+        let requests = |bystander_x: f32| {
+            let mut t = AthleteTracker::new(TrackerConfig::default());
+            let people = [(athlete_at(140.0), RED), (athlete_at(bystander_x), BLUE)];
+            run(&mut t, &people, true);
+            (0..30).filter(|_| run(&mut t, &people, false).request_redetect).count()
+        };
+        // 15 frames between checks when alone; 5 with someone a box width away.
+        assert_eq!(requests(280.0), 2);
+        assert_eq!(requests(180.0), 6);
+    }
+
+    #[test]
+    fn searching_asks_for_detections_periodically() {
+        let mut t = AthleteTracker::new(TrackerConfig { redetect_interval: 3, ..TrackerConfig::default() });
+        let asks: Vec<bool> = (0..7).map(|_| run(&mut t, &[], false).request_redetect).collect();
+        assert_eq!(asks, [true, false, false, true, false, false, true]);
+        assert_eq!(t.state(), TrackState::Searching);
+    }
+
+    #[test]
+    fn selection_rules() {
+        let small_central = (Rect { x: 150.0, y: 110.0, w: 20.0, h: 20.0 }, 0.6);
+        let big_corner = (Rect { x: 0.0, y: 0.0, w: 100.0, h: 200.0 }, 0.95);
+        let data = frame(&[]);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let pick = |rule| {
+            AthleteTracker::new(TrackerConfig { select: rule, ..Default::default() })
+                .select(&view, &[small_central, big_corner])
+        };
+        assert_eq!(pick(SelectRule::Center).unwrap().0, small_central.0);
+        assert_eq!(pick(SelectRule::Score).unwrap().0, big_corner.0);
+        assert_eq!(pick(SelectRule::Largest).unwrap().0, big_corner.0);
+        assert!("diagonal".parse::<SelectRule>().is_err());
+    }
+}

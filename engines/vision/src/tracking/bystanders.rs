@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Everyone the tracker has seen who is not the athlete. Two memories, because a bystander
+//! can fool the athlete's colour model two ways:
+//!
+//! - **Tracks**: where each person seen beside the athlete is and where they are heading,
+//!   followed from one detector run to the next. A walker who steps from shade into sunlight
+//!   changes colour, but not identity: a detection that continues a bystander's track is that
+//!   bystander, however much it now looks like the athlete.
+//! - **Colours**: each bystander's colours, kept after their track ends, so a lookalike of
+//!   someone who was never the athlete is not taken for them either. A bystander whose track
+//!   accounts for another detection of the same run is there, not here: their colours rule
+//!   out nobody else.
+
+use std::collections::VecDeque;
+
+use crate::Rect;
+use crate::image::RgbSource;
+
+use super::appearance::ColourModel;
+use super::motion::MotionModel;
+
+/// How far (in the bystander's box sizes) a detection may be from where the bystander should
+/// be now: half a box, plus a little for every frame since they were last seen, since a walker
+/// can turn or stop between detector runs.
+const GATE: f32 = 0.5;
+const GATE_GROWTH: f32 = 0.03;
+const MAX_GATE: f32 = 1.5;
+/// A bystander unseen for this many frames has left (or their track can no longer say where
+/// they are); only their colours are remembered then.
+const FORGET_AFTER: u64 = 90;
+/// A detection continues a bystander's track only at a similar size.
+const SIZE_RATIO: f32 = 1.6;
+/// How many departed bystanders' colours are remembered (the most recent ones).
+const MAX_DEPARTED: usize = 16;
+const COLOUR_RATE: f32 = 0.3;
+
+#[derive(Debug, Clone)]
+struct Bystander {
+    motion: MotionModel,
+    size: (f32, f32),
+    last_seen: u64,
+    colour: ColourModel,
+}
+
+impl Bystander {
+    /// How many of this bystander's box sizes `r` lies from where they should be at `frame`,
+    /// when `r` could be them; `None` when it cannot.
+    fn claim(&self, r: &Rect, frame: u64) -> Option<f32> {
+        let elapsed = frame.saturating_sub(self.last_seen);
+        let side = self.size.0.max(self.size.1).max(1.0);
+        let ratio = r.w.max(r.h) / side;
+        if !(1.0 / SIZE_RATIO..=SIZE_RATIO).contains(&ratio) {
+            return None;
+        }
+        let distance = r.center().distance(self.motion.predict(elapsed as u32)) / side;
+        let gate = (GATE + GATE_GROWTH * elapsed as f32).min(MAX_GATE);
+        (distance <= gate).then_some(distance)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Bystanders {
+    tracks: Vec<Bystander>,
+    /// Colours of bystanders whose tracks ended.
+    departed: VecDeque<ColourModel>,
+}
+
+impl Bystanders {
+    pub fn clear(&mut self) {
+        self.tracks.clear();
+        self.departed.clear();
+    }
+
+    /// How closely (in box sizes) the nearest bystander's track claims `r` at `frame`; `None`
+    /// when no bystander could be there.
+    pub fn claim(&self, r: &Rect, frame: u64) -> Option<f32> {
+        self.tracks.iter().filter_map(|b| b.claim(r, frame)).min_by(f32::total_cmp)
+    }
+
+    /// Whether a bystander should be within `distance` box sizes of `athlete` at `frame`.
+    pub fn near(&self, athlete: &Rect, distance: f32, frame: u64) -> bool {
+        let size = athlete.w.max(athlete.h).max(1.0);
+        self.tracks.iter().any(|b| {
+            let elapsed = frame.saturating_sub(b.last_seen) as u32;
+            b.motion.predict(elapsed).distance(athlete.center()) <= distance * size
+        })
+    }
+
+    /// Whether `colours` are at least as like some bystander's as `similarity`, their likeness
+    /// to the athlete. Bystanders whose tracks claim one of `detections` (this run's) are
+    /// accounted for and not compared.
+    pub fn lookalike(&self, colours: &ColourModel, similarity: f32, detections: &[(Rect, f32)], frame: u64) -> bool {
+        let absent = self.tracks.iter().filter(|b| !detections.iter().any(|(r, _)| b.claim(r, frame).is_some()));
+        absent.map(|b| &b.colour).chain(&self.departed).any(|b| colours.similarity(b) >= similarity)
+    }
+
+    /// Folds in a detector run at `frame`. Detections that continue a bystander's track move
+    /// it; the others start new tracks where `admit` says they are bystanders (people beside a
+    /// confirmed athlete are; a stranger while the athlete is lost may be the athlete back).
+    /// Detections overlapping `athlete` are the athlete and are skipped.
+    pub fn observe<S: RgbSource + ?Sized>(
+        &mut self,
+        src: &S,
+        detections: &[(Rect, f32)],
+        athlete: Option<&Rect>,
+        frame: u64,
+        admit: impl Fn(&Rect) -> bool,
+    ) {
+        let (staying, departing) = std::mem::take(&mut self.tracks)
+            .into_iter()
+            .partition(|b| frame.saturating_sub(b.last_seen) <= FORGET_AFTER);
+        self.tracks = staying;
+        for b in departing {
+            if self.departed.len() == MAX_DEPARTED {
+                self.departed.pop_front();
+            }
+            self.departed.push_back(b.colour);
+        }
+        let mut claimed = vec![false; self.tracks.len()];
+        for (r, _) in detections {
+            if athlete.is_some_and(|a| a.iou(r) > 0.0) {
+                continue;
+            }
+            let nearest = self
+                .tracks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !claimed[*i])
+                .filter_map(|(i, b)| b.claim(r, frame).map(|d| (i, d)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let Some(seen) = ColourModel::from_frame(src, r) else { continue };
+            match nearest {
+                Some((i, _)) => {
+                    claimed[i] = true;
+                    let b = &mut self.tracks[i];
+                    let elapsed = frame.saturating_sub(b.last_seen).max(1) as u32;
+                    b.motion.update(r.center(), elapsed);
+                    b.size = (r.w, r.h);
+                    b.last_seen = frame;
+                    b.colour.blend(&seen, COLOUR_RATE);
+                }
+                None if admit(r) => {
+                    let motion = MotionModel::new(r.center());
+                    self.tracks.push(Bystander { motion, size: (r.w, r.h), last_seen: frame, colour: seen });
+                    claimed.push(true);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::PackedView;
+
+    fn grey_frame() -> Vec<u8> {
+        vec![128; 320 * 240 * 3]
+    }
+
+    fn red_frame() -> Vec<u8> {
+        [200, 30, 30].repeat(320 * 240)
+    }
+
+    fn person(x: f32) -> (Rect, f32) {
+        (Rect { x, y: 80.0, w: 30.0, h: 80.0 }, 0.9)
+    }
+
+    #[test]
+    fn a_walker_is_followed_between_detector_runs() {
+        let data = grey_frame();
+        let view = PackedView::rgb(&data, 320, 240).unwrap();
+        let mut b = Bystanders::default();
+        // Walking right 2 px a frame, detected every 15 frames.
+        for run in 0..4u64 {
+            let frame = run * 15;
+            b.observe(&view, &[person(20.0 + 2.0 * frame as f32)], None, frame, |_| true);
+        }
+        assert_eq!(b.tracks.len(), 1);
+        // 15 frames on, 30 px further: still them. Far away: someone else.
+        assert!(b.claim(&person(20.0 + 2.0 * 60.0).0, 60).is_some());
+        assert!(b.claim(&person(20.0 + 2.0 * 60.0 + 90.0).0, 60).is_none());
+        // Half the size at the same place: not them either.
+        let small = Rect { x: 140.0, y: 100.0, w: 15.0, h: 40.0 };
+        assert!(b.claim(&small, 60).is_none());
+    }
+
+    #[test]
+    fn strangers_start_tracks_only_when_admitted_and_old_tracks_end() {
+        let data = grey_frame();
+        let view = PackedView::rgb(&data, 320, 240).unwrap();
+        let mut b = Bystanders::default();
+        b.observe(&view, &[person(20.0)], None, 0, |_| false);
+        assert!(b.tracks.is_empty());
+        b.observe(&view, &[person(20.0), person(200.0)], Some(&person(200.0).0), 0, |_| true);
+        assert_eq!(b.tracks.len(), 1, "the athlete is no bystander");
+        b.observe(&view, &[], None, FORGET_AFTER + 1, |_| true);
+        assert!(b.tracks.is_empty());
+        // Their colours stay.
+        assert_eq!(b.departed.len(), 1);
+    }
+
+    #[test]
+    fn a_bystander_seen_elsewhere_in_the_same_run_rules_out_no_lookalike() {
+        let data = red_frame();
+        let view = PackedView::rgb(&data, 320, 240).unwrap();
+        let colours = ColourModel::from_frame(&view, &person(20.0).0).unwrap();
+        let mut b = Bystanders::default();
+        b.observe(&view, &[person(20.0)], None, 0, |_| true);
+        // Someone dressed like them far away: the bystander, if they are not seen elsewhere...
+        assert!(b.lookalike(&colours, 0.9, &[person(250.0)], 1));
+        // ...but not while the bystander is seen where they were.
+        assert!(!b.lookalike(&colours, 0.9, &[person(250.0), person(21.0)], 1));
+    }
+}
