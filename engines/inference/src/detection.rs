@@ -1,21 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
-//! Person detections shared by both detectors, and the two ways of merging overlapping ones.
+//! The two ways of merging overlapping person detections, shared by the detectors.
 
+use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Point, Rect};
-
-/// A person found in a frame, in frame pixels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detection {
-    pub score: f32,
-    /// The person's box. BlazePose's is the body circle its keypoints describe (its raw box is
-    /// only the face, kept in `face`).
-    pub bbox: Rect,
-    /// BlazePose only: the face box the detector regresses.
-    pub face: Option<Rect>,
-    /// Detector-specific keypoints (BlazePose: mid-hip, body-radius point, mid-shoulder,
-    /// upper-body radius point); empty for NanoDet.
-    pub keypoints: Vec<Point>,
-}
 
 /// Classic non-maximum suppression: keep the best, drop what overlaps it by more than
 /// `iou_threshold`, repeat. Returns at most `max` detections, best first.

@@ -22,7 +22,6 @@ pub mod ssdlite;
 pub mod tensor;
 
 pub use backend::{Engine, EngineKind, EngineOptions};
-pub use detection::Detection;
 pub use error::{EngineError, Result};
 pub use landmarker::PoseLandmarker;
 pub use models::{ModelFile, ModelId};

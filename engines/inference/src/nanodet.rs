@@ -2,8 +2,9 @@
 //! Decoding NanoDet-m (COCO-80, 416x416): per-level class scores and distribution boxes
 //! (generalised focal loss: each side is a softmax over 11 bins times the stride).
 
-use crate::detection::{Detection, hard_nms};
-use aicoach_vision::geometry::{Affine, Point, Rect};
+use crate::detection::hard_nms;
+use aicoach_vision::Detection;
+use aicoach_vision::geometry::{Affine, Point};
 
 pub const INPUT_SIZE: usize = 416;
 pub const NUM_CLASSES: usize = 80;
@@ -59,15 +60,7 @@ pub fn decode(levels: &[Level], to_frame: &Affine, min_score: f32, max: usize) -
             let cy = ((i / fm) as f32 + 0.5) * stride;
             let p0 = to_frame.apply(Point::new(cx - l, cy - t));
             let p1 = to_frame.apply(Point::new(cx + r, cy + b));
-            if ![p0.x, p0.y, p1.x, p1.y].iter().all(|v| v.is_finite()) {
-                continue;
-            }
-            candidates.push(Detection {
-                score,
-                bbox: Rect::from_corners(p0.x, p0.y, p1.x, p1.y),
-                face: None,
-                keypoints: Vec::new(),
-            });
+            candidates.extend(Detection::from_corners(score, p0, p1));
         }
     }
     hard_nms(candidates, NMS_IOU, max)

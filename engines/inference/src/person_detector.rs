@@ -3,12 +3,12 @@
 
 use crate::backend::{Engine, EngineOptions};
 use crate::blazepose;
-use crate::detection::Detection;
 use crate::error::{EngineError, Result};
 use crate::models::{ModelFile, ModelId};
 use crate::nanodet;
 use crate::preprocess::{Normalization, crop_to_tensor};
 use crate::ssdlite;
+use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Point, RotatedRect};
 use aicoach_vision::image::RgbSource;
 

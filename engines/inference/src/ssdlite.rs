@@ -6,8 +6,9 @@
 
 use std::sync::LazyLock;
 
-use crate::detection::{Detection, hard_nms};
-use aicoach_vision::geometry::{Affine, Point, Rect};
+use crate::detection::hard_nms;
+use aicoach_vision::Detection;
+use aicoach_vision::geometry::{Affine, Point};
 
 pub const INPUT_SIZE: usize = 300;
 pub const NUM_ANCHORS: usize = 1917;
@@ -87,15 +88,7 @@ pub fn decode(
         let w = (raw[3] / SCALE_HW).exp() * a.w;
         let p0 = to_frame.apply(Point::new((cx - w / 2.0) * size, (cy - h / 2.0) * size));
         let p1 = to_frame.apply(Point::new((cx + w / 2.0) * size, (cy + h / 2.0) * size));
-        if ![p0.x, p0.y, p1.x, p1.y].iter().all(|v| v.is_finite()) || p1.x <= p0.x || p1.y <= p0.y {
-            continue;
-        }
-        candidates.push(Detection {
-            score,
-            bbox: Rect::from_corners(p0.x, p0.y, p1.x, p1.y),
-            face: None,
-            keypoints: Vec::new(),
-        });
+        candidates.extend(Detection::from_corners(score, p0, p1));
     }
     hard_nms(candidates, NMS_IOU, max)
 }

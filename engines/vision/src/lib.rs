@@ -5,6 +5,7 @@
 //!
 //! It imports nothing else of AI Coach; every other layer imports it.
 
+pub mod detection;
 pub mod error;
 pub mod geometry;
 pub mod image;
@@ -12,5 +13,6 @@ pub mod keypoints;
 pub mod pose;
 pub mod tracking;
 
+pub use detection::Detection;
 pub use error::ImageError;
 pub use geometry::{Point, Rect, RotatedRect};

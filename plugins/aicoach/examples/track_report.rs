@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use aicoach_vision::tracking::TrackState;
 use gst::prelude::*;
 use gstaicoach::meta;
 
@@ -105,29 +106,31 @@ fn main() {
             detections += 1;
         }
         let athlete = meta::athlete(buffer);
-        let state = athlete.as_ref().map_or("searching".to_string(), |a| a.2.clone());
+        let state = athlete.as_ref().map_or("searching", |a| a.state.name()).to_string();
+        let lost = athlete.as_ref().is_some_and(|a| a.state == TrackState::Lost);
         *states.entry(state.clone()).or_default() += 1;
         if verbose {
-            let boxes: Vec<String> = meta::persons(buffer).iter().map(|(r, s)| format!("{r:.0?} {s:.2}")).collect();
-            println!("frame {frames}: {state} {:.0?} detections {boxes:?}", athlete.as_ref().map(|a| a.0));
+            let boxes: Vec<String> =
+                meta::persons(buffer).iter().map(|d| format!("{:.0?} {:.2}", d.bbox, d.score)).collect();
+            println!("frame {frames}: {state} {:.0?} detections {boxes:?}", athlete.as_ref().map(|a| a.rect));
         }
         if state != last_state {
-            println!("frame {frames}: {state} (id {})", athlete.as_ref().map_or(0, |a| a.1));
+            println!("frame {frames}: {state} (id {})", athlete.as_ref().map_or(0, |a| a.tracking_id));
             last_state = state.clone();
         }
-        if let Some((rect, id, _)) = &athlete {
+        if let Some(meta::AthleteInfo { rect, tracking_id: id, .. }) = &athlete {
             if ids.last() != Some(id) {
                 ids.push(*id);
             }
             let c = rect.center();
             if let Some(prev) = last_centre {
                 // A jump of more than half the box in one frame: a likely identity swap to look at.
-                if state != "lost" && c.distance(prev) > 0.5 * rect.h.max(rect.w) {
+                if !lost && c.distance(prev) > 0.5 * rect.h.max(rect.w) {
                     jumps += 1;
                     println!("frame {frames}: box jumped {:.0} px", c.distance(prev));
                 }
             }
-            last_centre = (state != "lost").then_some(c);
+            last_centre = (!lost).then_some(c);
         }
         if let (Some(dir), true) = (&snapshots, frames % every == 0) {
             let caps = sample.caps().unwrap();
@@ -139,11 +142,11 @@ fn main() {
             for y in 0..h {
                 rgb.extend_from_slice(&map[y * stride..y * stride + w * 3]);
             }
-            for (r, _) in meta::persons(buffer) {
-                draw_box(&mut rgb, w, h, &r, [255, 255, 0]);
+            for d in meta::persons(buffer) {
+                draw_box(&mut rgb, w, h, &d.bbox, [255, 255, 0]);
             }
-            if let Some((r, _, s)) = &athlete {
-                draw_box(&mut rgb, w, h, r, if s == "lost" { [255, 0, 0] } else { [0, 255, 0] });
+            if let Some(a) = &athlete {
+                draw_box(&mut rgb, w, h, &a.rect, if lost { [255, 0, 0] } else { [0, 255, 0] });
             }
             let path = format!("{dir}/frame{frames:05}_{state}.png");
             image::save_buffer(&path, &rgb, w as u32, h as u32, image::ColorType::Rgb8).unwrap();

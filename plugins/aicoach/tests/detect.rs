@@ -2,6 +2,7 @@
 //! aicoachdetect on a real photo (Debian's opencv-doc `messi5.jpg`), through a Harness and
 //! through real pipelines in every supported format.
 
+use aicoach_vision::tracking::TrackState;
 use gst::prelude::*;
 use gstaicoach::meta;
 
@@ -24,7 +25,7 @@ fn finds_the_person_in_a_real_photo_with_every_model() {
         let out = h.push_and_pull(sample.buffer().unwrap().to_owned()).unwrap();
         let people = meta::persons(&out);
         assert!(!people.is_empty(), "{model}: no person");
-        let (rect, score) = people[0];
+        let (rect, score) = (people[0].bbox, people[0].score);
         assert!(score > 0.5, "{model}: score {score}");
         assert!(rect.contains(aicoach_vision::Point::new(HIPS.0, HIPS.1)), "{model}: {rect:?} misses the hips");
         let roi = out.meta::<gst_video::VideoRegionOfInterestMeta>().unwrap();
@@ -71,7 +72,7 @@ fn every_supported_format_gives_the_same_person() {
         let out = h.push_and_pull(sample.buffer().unwrap().to_owned()).unwrap();
         let people = meta::persons(&out);
         assert!(!people.is_empty(), "{format}: no person");
-        boxes.push((format, people[0].0));
+        boxes.push((format, people[0].bbox));
     }
     let (_, reference) = boxes[0];
     for (format, b) in &boxes {
@@ -139,8 +140,9 @@ fn a_large_clear_athlete_has_a_box_on_the_first_frame() {
         let sample = common::first_sample(&format!("{source} ! aicoachdetect ! aicoachtrack ! appsink name=sink"));
         let athlete = meta::athlete(sample.buffer().unwrap());
         println!("{source}: {athlete:?}");
-        let (rect, _, state) = athlete.unwrap_or_else(|| panic!("{source}: no athlete box on the first frame"));
-        assert_eq!(state, "tracking", "{source}");
+        let meta::AthleteInfo { rect, state, .. } =
+            athlete.unwrap_or_else(|| panic!("{source}: no athlete box on the first frame"));
+        assert_eq!(state, TrackState::Tracking, "{source}");
         assert!(rect.h > 100.0, "{source}: {rect:?}");
     }
 }

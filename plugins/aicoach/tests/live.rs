@@ -29,8 +29,20 @@ fn a_live_chain_renders_every_frame_on_time() {
     let sink = pipeline.by_name("sink").unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let bus = pipeline.bus().unwrap();
-    let msg =
-        bus.timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    // As gst-launch-1.0 and players do: when an element's latency grows (its processing took
+    // longer than it said, e.g. on a busy machine), the pipeline takes the new figure.
+    let msg = loop {
+        let msg = bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error, gst::MessageType::Latency],
+        );
+        match msg.as_ref().map(|m| m.view()) {
+            Some(gst::MessageView::Latency(_)) => {
+                let _ = pipeline.recalculate_latency();
+            }
+            _ => break msg,
+        }
+    };
     // What the sink waits for: the pipeline's latency query (the configured `latency` stays
     // unset without an application that handles latency messages).
     let mut query = gst::query::Latency::new();

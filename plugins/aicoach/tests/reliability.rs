@@ -502,7 +502,7 @@ fn a_flushing_seek_restarts_tracking_and_pose_with_nothing_from_before_it() {
     let mut before_ids = Vec::new();
     for _ in 0..20 {
         let (_, athlete, pose) = pull();
-        before_ids.extend(athlete.map(|a| a.1));
+        before_ids.extend(athlete.map(|a| a.tracking_id));
         before_ids.extend(pose.map(|p| p.tracking_id));
     }
     assert!(!before_ids.is_empty(), "nobody tracked before the seek");
@@ -528,7 +528,7 @@ fn a_flushing_seek_restarts_tracking_and_pose_with_nothing_from_before_it() {
         assert!(*pts >= target, "a frame from before the seek came after it: {pts}");
         // The tracker started afresh: a new track id; the pose carries the new id and lies on
         // the new athlete, not where the old one was.
-        if let Some((rect, id, _)) = athlete {
+        if let Some(meta::AthleteInfo { rect, tracking_id: id, .. }) = athlete {
             assert!(*id > max_before, "{pts}: id {id} from before the seek");
             if let Some(p) = pose {
                 assert_eq!(p.tracking_id, *id);
@@ -744,7 +744,7 @@ fn poses_of_the_walk(frames: usize) -> Poses {
     while out.len() < frames {
         let s = sink.try_pull_sample(gst::ClockTime::from_seconds(60)).expect("a frame within 60 s");
         let b = s.buffer().unwrap();
-        out.push((b.pts().unwrap().nseconds(), meta::athlete(b).map(|a| a.0), meta::read_pose(b).map(|p| p.joints)));
+        out.push((b.pts().unwrap().nseconds(), meta::athlete(b).map(|a| a.rect), meta::read_pose(b).map(|p| p.joints)));
     }
     pipeline.set_state(gst::State::Null).unwrap();
     out

@@ -4,6 +4,7 @@
 //! aicoachpose sends them) and the pedestrian video `vtest.avi`; and, with aicoachpose after
 //! the tracker, on the shared development videos (two dancers in a crowd, a back-lit flip).
 
+use aicoach_vision::tracking::TrackState;
 use gst::prelude::*;
 use gstaicoach::meta;
 
@@ -45,13 +46,13 @@ fn follows_the_athlete_loses_them_when_gone_and_recovers_the_same_id() {
         let out = h.push_and_pull(frame(&photo, present, i as u64)).unwrap();
         detector_runs.push(meta::detector_ran(&out));
         match meta::athlete(&out) {
-            Some((rect, id, state)) => {
-                if state != "lost" && present {
+            Some(meta::AthleteInfo { rect, tracking_id: id, state, .. }) => {
+                if state != TrackState::Lost && present {
                     // The box stays on the player: his hips are at about (265, 225).
                     assert!(rect.x < 265.0 && rect.x + rect.w > 265.0 && rect.y < 225.0, "frame {i}: {rect:?}");
                 }
                 ids.push(id);
-                states.push(state);
+                states.push(state.name().to_string());
             }
             None => states.push("none".into()),
         }
@@ -80,7 +81,7 @@ fn tracks_a_pedestrian_through_a_real_video_continuously() {
     // later a signpost hides them and the detector, at this size, often misses them.
     while let Ok(sample) = sink.pull_sample() {
         let buffer = sample.buffer().unwrap();
-        if let Some((rect, id, state)) = meta::athlete(buffer) {
+        if let Some(meta::AthleteInfo { rect, tracking_id: id, state, .. }) = meta::athlete(buffer) {
             // Later, lost for longer than `forget-after` (3 s), the pedestrian is forgotten and
             // whoever is chosen next gets a new id.
             if frames < 50 {
@@ -90,10 +91,10 @@ fn tracks_a_pedestrian_through_a_real_video_continuously() {
                 last = None;
                 last_id = id;
             }
-            if state != "lost" && frames < 50 {
+            if state != TrackState::Lost && frames < 50 {
                 followed += 1;
             }
-            if state == "tracking" {
+            if state == TrackState::Tracking {
                 if let Some(prev) = last {
                     // Walking pace: a few pixels a frame; a swap would jump tens.
                     if rect.center().distance(prev.center()) > 0.5 * rect.h {
@@ -139,8 +140,8 @@ fn a_seek_or_flush_forgets_the_athlete() {
     // After the flush the detector runs again and the tracker starts afresh (a new id).
     let out = h.push_and_pull(frame(&photo, true, 1)).unwrap();
     assert!(meta::detector_ran(&out));
-    let (_, id, state) = meta::athlete(&out).unwrap();
-    assert_eq!((id, state.as_str()), (2, "tracking"));
+    let meta::AthleteInfo { tracking_id: id, state, .. } = meta::athlete(&out).unwrap();
+    assert_eq!((id, state), (2, TrackState::Tracking));
 }
 
 #[test]
@@ -159,7 +160,7 @@ fn a_resolution_change_restarts_tracking() {
     h.set_src_caps(cropped_info.to_caps().unwrap());
     let out = h.push_and_pull(gst::Buffer::from_mut_slice(data)).unwrap();
     assert!(meta::detector_ran(&out), "the detector did not rerun after the caps change");
-    let (rect, id, _) = meta::athlete(&out).unwrap();
+    let meta::AthleteInfo { rect, tracking_id: id, .. } = meta::athlete(&out).unwrap();
     assert_eq!(id, 2);
     // The hips moved 100 px left with the crop.
     assert!(rect.x < 165.0 && rect.x + rect.w > 165.0, "{rect:?}");
@@ -185,9 +186,12 @@ fn two_dancers_in_a_crowd_keep_one_id_and_no_bystander_is_taken() {
     let mut last: Option<aicoach_vision::Rect> = None;
     while let Ok(sample) = sink.pull_sample() {
         frames += 1;
-        let Some((rect, id, state)) = meta::athlete(sample.buffer().unwrap()) else { continue };
+        let Some(meta::AthleteInfo { rect, tracking_id: id, state, .. }) = meta::athlete(sample.buffer().unwrap())
+        else {
+            continue;
+        };
         assert_eq!(id, 1, "frame {frames}: a new id");
-        if state == "tracking" {
+        if state == TrackState::Tracking {
             tracked += 1;
             // The dancers sway in place; a jump of half their height is someone else.
             if let Some(prev) = last {
@@ -218,9 +222,12 @@ fn the_jumper_is_followed_through_his_back_lit_flip_and_the_walker_is_never_take
     while let Ok(sample) = sink.pull_sample() {
         let frame = frames;
         frames += 1;
-        let Some((rect, id, state)) = meta::athlete(sample.buffer().unwrap()) else { continue };
+        let Some(meta::AthleteInfo { rect, tracking_id: id, state, .. }) = meta::athlete(sample.buffer().unwrap())
+        else {
+            continue;
+        };
         assert_eq!(id, 1, "frame {frame}: a new id");
-        if state == "lost" {
+        if state == TrackState::Lost {
             continue;
         }
         tracked += 1;
@@ -244,7 +251,7 @@ fn the_jumper_is_followed_through_his_back_lit_flip_and_the_walker_is_never_take
 /// body where it was (as it does through back light the detector cannot see through) or not.
 fn states_while_only_the_pose_estimator_sees_him(pose_reports: bool) -> Vec<String> {
     let (_, photo, mut h) = tracking_the_photo();
-    let (mut rect, _, _) = meta::athlete(&h.push_and_pull(frame(&photo, true, 1)).unwrap()).unwrap();
+    let mut rect = meta::athlete(&h.push_and_pull(frame(&photo, true, 1)).unwrap()).unwrap().rect;
     let mut states = Vec::new();
     for i in 2..22u64 {
         if pose_reports {
@@ -253,9 +260,9 @@ fn states_while_only_the_pose_estimator_sees_him(pose_reports: bool) -> Vec<Stri
             assert!(h.push_upstream_event(meta::pose_seen_event(&seen)));
         }
         let out = h.push_and_pull(frame(&photo, false, i)).unwrap();
-        let (r, _, state) = meta::athlete(&out).unwrap();
+        let meta::AthleteInfo { rect: r, state, .. } = meta::athlete(&out).unwrap();
         rect = r;
-        states.push(state);
+        states.push(state.name().to_string());
     }
     // The tracker keeps the reports: none reaches the detector or the source.
     while let Some(event) = h.try_pull_upstream_event() {

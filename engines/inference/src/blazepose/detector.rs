@@ -3,7 +3,8 @@
 
 use super::ROI_SCALE;
 use super::anchors::{INPUT_SIZE, NUM_ANCHORS};
-use crate::detection::{Detection, weighted_nms};
+use crate::detection::weighted_nms;
+use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Affine, Point, Rect, RotatedRect};
 
 /// Values per anchor: box (cx, cy, w, h) then four keypoints (x, y).

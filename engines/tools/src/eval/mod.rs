@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use aicoach_inference::blazepose::{self, ROI_SCALE};
-use aicoach_inference::detection::Detection;
 use aicoach_inference::error::EngineError;
 use aicoach_inference::{PersonDetector, PoseLandmarker};
+use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Point, Rect, RotatedRect};
 use aicoach_vision::image::PackedView;
 use aicoach_vision::keypoints::{COCO17_FROM_BLAZEPOSE, COCO17_NAMES};

@@ -26,7 +26,7 @@
 //! Nobody the tracker has seen beside the athlete is ever taken for them (see [`Bystanders`]).
 
 use crate::image::RgbSource;
-use crate::{Point, Rect};
+use crate::{Detection, Point, Rect};
 
 use super::appearance::ColourModel;
 use super::bystanders::Bystanders;
@@ -36,6 +36,9 @@ use super::patch::grey_patch;
 
 /// How much a box's size (the square root of its share of the frame) counts when choosing the
 /// athlete by `center`: a person filling the frame gains 0.3, as much as a score 0.3 higher.
+/// `frames_since_request` that makes the next frame ask for a detection at once (large, with
+/// room to count on without overflowing).
+const ASK_NOW: u32 = u32::MAX / 2;
 const SIZE_WEIGHT: f32 = 0.3;
 
 /// Which detection becomes the athlete when the tracker has none.
@@ -79,6 +82,23 @@ impl TrackState {
             Self::Verifying => "verifying",
             Self::Lost => "lost",
         }
+    }
+}
+
+impl std::fmt::Display for TrackState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The state's name back (as metadata and reports carry it).
+impl std::str::FromStr for TrackState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Searching, Self::Tracking, Self::Verifying, Self::Lost]
+            .into_iter()
+            .find(|state| state.name() == s)
+            .ok_or_else(|| format!("unknown track state '{s}' (expected searching, tracking, verifying or lost)"))
     }
 }
 
@@ -199,7 +219,7 @@ pub struct AthleteTracker {
     /// People seen in the same frame as the athlete: whoever they are, they are not the athlete.
     bystanders: Bystanders,
     /// Frames since the stream started, for the bystanders' tracks.
-    frame: u64,
+    frame_index: u64,
     /// The current frame's time in seconds: every duration is measured on the frames'
     /// timestamps, never on a nominal frame rate (variable-rate and mislabelled video).
     now: f64,
@@ -214,9 +234,9 @@ impl AthleteTracker {
             track_id: 0,
             next_id: 1,
             // So the very first frame without detections asks at once.
-            frames_since_request: u32::MAX / 2,
+            frames_since_request: ASK_NOW,
             bystanders: Bystanders::default(),
-            frame: 0,
+            frame_index: 0,
             now: 0.0,
         }
     }
@@ -233,7 +253,7 @@ impl AthleteTracker {
     pub fn reset(&mut self) {
         self.forget_athlete();
         self.bystanders.clear();
-        self.frame = 0;
+        self.frame_index = 0;
     }
 
     /// Back to searching: the next person chosen gets a new id.
@@ -242,7 +262,7 @@ impl AthleteTracker {
         self.track = None;
         self.track_id = 0;
         // So the next frame without detections asks at once.
-        self.frames_since_request = u32::MAX / 2;
+        self.frames_since_request = ASK_NOW;
     }
 
     /// Advances one frame, shown at `time` seconds (its timestamp). `detections` is `Some` on
@@ -252,11 +272,11 @@ impl AthleteTracker {
         &mut self,
         frame: &S,
         time: f64,
-        detections: Option<&[(Rect, f32)]>,
+        detections: Option<&[Detection]>,
         pose: Option<&PoseCue>,
     ) -> TrackOutput {
         self.frames_since_request = self.frames_since_request.saturating_add(1);
-        self.frame += 1;
+        self.frame_index += 1;
         self.now = time;
         let confidence = match self.state {
             TrackState::Searching => self.search(frame, detections),
@@ -266,7 +286,7 @@ impl AthleteTracker {
         // Ask at once when verification starts, then every `redetect_interval` frames; while
         // tracking, every `verify_interval` frames, since a filter can follow the background
         // with confidence.
-        let crowded = self.track.as_ref().is_some_and(|t| self.bystanders.near(&t.bbox, CROWDED, self.frame));
+        let crowded = self.track.as_ref().is_some_and(|t| self.bystanders.near(&t.bbox, CROWDED, self.frame_index));
         let interval = match self.state {
             // Someone close by: the filter or the landmark model may slide onto them.
             TrackState::Tracking if crowded => self.config.redetect_interval.max(1),
@@ -287,26 +307,26 @@ impl AthleteTracker {
         }
     }
 
-    fn search<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
+    fn search<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[Detection]>) -> f32 {
         let Some(chosen) = detections.and_then(|d| self.select(frame, d)) else {
             return 0.0;
         };
-        let Some(track) = Track::start(frame, chosen.0, self.now) else {
+        let Some(track) = Track::start(frame, chosen.bbox, self.now) else {
             return 0.0;
         };
-        self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&chosen.0), self.frame, |_| true);
+        self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&chosen.bbox), self.frame_index, |_| true);
         self.track = Some(track);
         self.frames_since_request = 0;
         self.track_id = self.next_id;
         self.next_id += 1;
         self.state = TrackState::Tracking;
-        chosen.1
+        chosen.score
     }
 
-    fn select<S: RgbSource + ?Sized>(&self, frame: &S, detections: &[(Rect, f32)]) -> Option<(Rect, f32)> {
+    fn select<S: RgbSource + ?Sized>(&self, frame: &S, detections: &[Detection]) -> Option<Detection> {
         let centre = Point::new(frame.width() as f32 / 2.0, frame.height() as f32 / 2.0);
         let diagonal = (frame.width() as f32).hypot(frame.height() as f32);
-        let key = |(r, s): &(Rect, f32)| match self.config.select {
+        let key = |Detection { bbox: r, score: s, .. }: &Detection| match self.config.select {
             // Score minus distance from the centre as a fraction of the half-diagonal, plus a
             // little for size: the camera frames its athlete centred and large, a spectator
             // standing behind them small.
@@ -318,13 +338,17 @@ impl AthleteTracker {
             SelectRule::Score => *s,
             SelectRule::Largest => r.area(),
         };
-        detections.iter().filter(|(r, _)| r.w > 1.0 && r.h > 1.0).copied().max_by(|a, b| key(a).total_cmp(&key(b)))
+        detections
+            .iter()
+            .filter(|Detection { bbox: r, .. }| r.w > 1.0 && r.h > 1.0)
+            .cloned()
+            .max_by(|a, b| key(a).total_cmp(&key(b)))
     }
 
     fn follow<S: RgbSource + ?Sized>(
         &mut self,
         frame: &S,
-        detections: Option<&[(Rect, f32)]>,
+        detections: Option<&[Detection]>,
         pose: Option<&PoseCue>,
     ) -> f32 {
         let config = &self.config;
@@ -343,11 +367,11 @@ impl AthleteTracker {
         let sure = response.psr >= config.verify_psr && !pose_sees_nobody;
 
         let expected = if sure { found } else { predicted };
-        let candidates = Candidates { bystanders: &self.bystanders, frame: self.frame, recovering: false };
+        let candidates = Crowd { bystanders: &self.bystanders, frame_index: self.frame_index, recovering: false };
         let eligible = detections.map(|d| track.eligible(frame, d, &candidates, expected, GATE)).unwrap_or_default();
         let matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
         if let Some(det) = matched {
-            self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&det), self.frame, |_| true);
+            self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&det), self.frame_index, |_| true);
             // A detection with the athlete's colours where we expect them: confirmed. The
             // detector's box is the better size estimate; the filter restarts on it.
             let centre = det.center();
@@ -370,7 +394,7 @@ impl AthleteTracker {
         // sees there may be theirs: it verifies nothing until a detection confirms the athlete.
         let size = track.bbox.w.max(track.bbox.h);
         if let Some(d) = detections
-            && d.iter().any(|(r, _)| r.center().distance(expected) <= GATE * size)
+            && d.iter().any(|Detection { bbox: r, .. }| r.center().distance(expected) <= GATE * size)
         {
             track.pose_unbroken = false;
         }
@@ -397,7 +421,7 @@ impl AthleteTracker {
         // People far from where the athlete must be are someone else, even unconfirmed.
         if let Some(d) = detections {
             let far = |r: &Rect| r.center().distance(expected) > BYSTANDER_DISTANCE * size;
-            self.bystanders.observe(frame, d, Some(&track.bbox), self.frame, far);
+            self.bystanders.observe(frame, d, Some(&track.bbox), self.frame_index, far);
         }
         if filter_agrees && !refuted && self.state == TrackState::Tracking {
             track.filter.update(&grey_patch(frame, found.x, found.y, side, mosse::SIZE), FILTER_RATE);
@@ -413,7 +437,7 @@ impl AthleteTracker {
         }
         // Unsure, or the detector looked and saw no athlete here: verify.
         if self.state == TrackState::Tracking {
-            self.frames_since_request = u32::MAX / 2;
+            self.frames_since_request = ASK_NOW;
         }
         self.state = TrackState::Verifying;
         track.unconfirmed += 1;
@@ -424,7 +448,7 @@ impl AthleteTracker {
         0.0
     }
 
-    fn recover<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[(Rect, f32)]>) -> f32 {
+    fn recover<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[Detection]>) -> f32 {
         let config = &self.config;
         let track = self.track.as_mut().expect("lost state keeps the last track");
         track.lost_frames += 1;
@@ -436,7 +460,7 @@ impl AthleteTracker {
         }
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
         let last_seen = track.bbox.center();
-        let candidates = Candidates { bystanders: &self.bystanders, frame: self.frame, recovering: true };
+        let candidates = Crowd { bystanders: &self.bystanders, frame_index: self.frame_index, recovering: true };
         let eligible = detections.map(|d| track.eligible(frame, d, &candidates, last_seen, gate)).unwrap_or_default();
         let by_colour = best_by_colour(&eligible, config.min_similarity + RECOVERY_MARGIN);
         let lone_stranger = match eligible.as_slice() {
@@ -448,7 +472,7 @@ impl AthleteTracker {
             // Bystanders keep being followed; strangers join them only beside the recovered
             // athlete (while the athlete is away, a stranger may be the athlete come back).
             let beside = recovered.is_some();
-            self.bystanders.observe(frame, d, recovered.as_ref().map(|r| &r.0), self.frame, |_| beside);
+            self.bystanders.observe(frame, d, recovered.as_ref().map(|r| &r.0), self.frame_index, |_| beside);
         }
         let Some((det, similarity)) = recovered else {
             return 0.0;
@@ -518,15 +542,15 @@ impl Track {
     fn eligible<S: RgbSource + ?Sized>(
         &self,
         frame: &S,
-        detections: &[(Rect, f32)],
-        candidates: &Candidates,
+        detections: &[Detection],
+        candidates: &Crowd,
         near: Point,
         gate: f32,
     ) -> Vec<Candidate> {
         let size = self.bbox.w.max(self.bbox.h).max(1.0);
         detections
             .iter()
-            .filter_map(|(r, _)| {
+            .filter_map(|Detection { bbox: r, .. }| {
                 let distance = r.center().distance(near) / size;
                 if distance > gate || candidates.bystander_there(r, distance) {
                     return None;
@@ -534,7 +558,7 @@ impl Track {
                 let colours = ColourModel::from_frame(frame, r)?;
                 let similarity = colours.similarity(&self.colour);
                 let lookalike = candidates.recovering
-                    && candidates.bystanders.lookalike(&colours, similarity, detections, candidates.frame);
+                    && candidates.bystanders.lookalike(&colours, similarity, detections, candidates.frame_index);
                 (!lookalike).then_some(Candidate { rect: *r, distance, similarity })
             })
             .collect()
@@ -557,20 +581,21 @@ fn best_by_colour(eligible: &[Candidate], min_similarity: f32) -> Option<&Candid
     eligible.iter().filter(|c| c.similarity >= min_similarity).max_by(|a, b| score(a).total_cmp(&score(b)))
 }
 
-/// What rules detections out as the athlete besides their colours.
-struct Candidates<'a> {
+/// The people around the athlete: what rules detections out as the athlete besides their
+/// colours.
+struct Crowd<'a> {
     bystanders: &'a Bystanders,
-    frame: u64,
+    frame_index: u64,
     /// The athlete was lost: any detection a bystander's track claims is that bystander. While
     /// following, the athlete's own prediction competes: the nearer claim wins.
     recovering: bool,
 }
 
-impl Candidates<'_> {
+impl Crowd<'_> {
     /// Whether a bystander's track claims `r`, `athlete_distance` athlete box sizes from where
     /// the athlete should be.
     fn bystander_there(&self, r: &Rect, athlete_distance: f32) -> bool {
-        self.bystanders.claim(r, self.frame).is_some_and(|d| self.recovering || d < athlete_distance)
+        self.bystanders.claim(r, self.frame_index).is_some_and(|d| self.recovering || d < athlete_distance)
     }
 }
 
@@ -612,13 +637,13 @@ mod tests {
     fn run(tracker: &mut AthleteTracker, people: &[(Rect, [u8; 3])], detect: bool) -> TrackOutput {
         let data = frame(people);
         let view = PackedView::rgb(&data, W, H).unwrap();
-        let dets: Vec<(Rect, f32)> = people.iter().map(|(r, _)| (*r, 0.9)).collect();
+        let dets: Vec<Detection> = people.iter().map(|(r, _)| Detection::boxed(*r, 0.9)).collect();
         tracker.update(&view, next_time(tracker), detect.then_some(dets.as_slice()), None)
     }
 
     /// The next frame's time in a 30 fps video.
     fn next_time(tracker: &AthleteTracker) -> f64 {
-        tracker.frame as f64 / 30.0
+        tracker.frame_index as f64 / 30.0
     }
 
     fn athlete_at(x: f32) -> Rect {
@@ -765,7 +790,7 @@ mod tests {
         let people = [(athlete_at(140.0), BLUE)];
         let data = frame(&people);
         let view = PackedView::rgb(&data, W, H).unwrap();
-        let other = [(athlete_at(140.0), 0.9)];
+        let other = [Detection::boxed(athlete_at(140.0), 0.9)];
         let mut states = vec![t.update(&view, next_time(&t), Some(&other), Some(&body)).state];
         states.extend((0..6).map(|_| t.update(&view, next_time(&t), None, Some(&body)).state));
         assert_eq!(states[0], TrackState::Verifying, "{states:?}");
@@ -779,7 +804,7 @@ mod tests {
         let people = [(athlete_at(140.0), RED)];
         let data = frame(&people);
         let view = PackedView::rgb(&data, W, H).unwrap();
-        t.update(&view, next_time(&t), Some(&[(athlete_at(140.0), 0.9)]), None);
+        t.update(&view, next_time(&t), Some(&[Detection::boxed(athlete_at(140.0), 0.9)]), None);
         for _ in 0..5 {
             assert_eq!(t.update(&view, next_time(&t), None, Some(&body)).state, TrackState::Tracking);
         }
@@ -819,17 +844,25 @@ mod tests {
 
     #[test]
     fn selection_rules() {
-        let small_central = (Rect { x: 150.0, y: 110.0, w: 20.0, h: 20.0 }, 0.6);
-        let big_corner = (Rect { x: 0.0, y: 0.0, w: 100.0, h: 200.0 }, 0.95);
+        let small_central = Detection::boxed(Rect { x: 150.0, y: 110.0, w: 20.0, h: 20.0 }, 0.6);
+        let big_corner = Detection::boxed(Rect { x: 0.0, y: 0.0, w: 100.0, h: 200.0 }, 0.95);
         let data = frame(&[]);
         let view = PackedView::rgb(&data, W, H).unwrap();
         let pick = |rule| {
             AthleteTracker::new(TrackerConfig { select: rule, ..Default::default() })
-                .select(&view, &[small_central, big_corner])
+                .select(&view, &[small_central.clone(), big_corner.clone()])
         };
-        assert_eq!(pick(SelectRule::Center).unwrap().0, small_central.0);
-        assert_eq!(pick(SelectRule::Score).unwrap().0, big_corner.0);
-        assert_eq!(pick(SelectRule::Largest).unwrap().0, big_corner.0);
+        assert_eq!(pick(SelectRule::Center).unwrap().bbox, small_central.bbox);
+        assert_eq!(pick(SelectRule::Score).unwrap().bbox, big_corner.bbox);
+        assert_eq!(pick(SelectRule::Largest).unwrap().bbox, big_corner.bbox);
         assert!("diagonal".parse::<SelectRule>().is_err());
+    }
+
+    #[test]
+    fn track_states_read_back_from_their_names() {
+        for state in [TrackState::Searching, TrackState::Tracking, TrackState::Verifying, TrackState::Lost] {
+            assert_eq!(state.name().parse::<TrackState>(), Ok(state));
+        }
+        assert!("gone".parse::<TrackState>().is_err());
     }
 }

@@ -13,8 +13,8 @@
 
 use std::collections::VecDeque;
 
-use crate::Rect;
 use crate::image::RgbSource;
+use crate::{Detection, Rect};
 
 use super::appearance::ColourModel;
 use super::motion::MotionModel;
@@ -45,8 +45,8 @@ struct Bystander {
 impl Bystander {
     /// How many of this bystander's box sizes `r` lies from where they should be at `frame`,
     /// when `r` could be them; `None` when it cannot.
-    fn claim(&self, r: &Rect, frame: u64) -> Option<f32> {
-        let elapsed = frame.saturating_sub(self.last_seen);
+    fn claim(&self, r: &Rect, frame_index: u64) -> Option<f32> {
+        let elapsed = frame_index.saturating_sub(self.last_seen);
         let side = self.size.0.max(self.size.1).max(1.0);
         let ratio = r.w.max(r.h) / side;
         if !(1.0 / SIZE_RATIO..=SIZE_RATIO).contains(&ratio) {
@@ -73,15 +73,15 @@ impl Bystanders {
 
     /// How closely (in box sizes) the nearest bystander's track claims `r` at `frame`; `None`
     /// when no bystander could be there.
-    pub fn claim(&self, r: &Rect, frame: u64) -> Option<f32> {
-        self.tracks.iter().filter_map(|b| b.claim(r, frame)).min_by(f32::total_cmp)
+    pub fn claim(&self, r: &Rect, frame_index: u64) -> Option<f32> {
+        self.tracks.iter().filter_map(|b| b.claim(r, frame_index)).min_by(f32::total_cmp)
     }
 
     /// Whether a bystander should be within `distance` box sizes of `athlete` at `frame`.
-    pub fn near(&self, athlete: &Rect, distance: f32, frame: u64) -> bool {
+    pub fn near(&self, athlete: &Rect, distance: f32, frame_index: u64) -> bool {
         let size = athlete.w.max(athlete.h).max(1.0);
         self.tracks.iter().any(|b| {
-            let elapsed = frame.saturating_sub(b.last_seen) as u32;
+            let elapsed = frame_index.saturating_sub(b.last_seen) as u32;
             b.motion.predict(elapsed).distance(athlete.center()) <= distance * size
         })
     }
@@ -89,8 +89,17 @@ impl Bystanders {
     /// Whether `colours` are at least as like some bystander's as `similarity`, their likeness
     /// to the athlete. Bystanders whose tracks claim one of `detections` (this run's) are
     /// accounted for and not compared.
-    pub fn lookalike(&self, colours: &ColourModel, similarity: f32, detections: &[(Rect, f32)], frame: u64) -> bool {
-        let absent = self.tracks.iter().filter(|b| !detections.iter().any(|(r, _)| b.claim(r, frame).is_some()));
+    pub fn lookalike(
+        &self,
+        colours: &ColourModel,
+        similarity: f32,
+        detections: &[Detection],
+        frame_index: u64,
+    ) -> bool {
+        let absent = self
+            .tracks
+            .iter()
+            .filter(|b| !detections.iter().any(|Detection { bbox: r, .. }| b.claim(r, frame_index).is_some()));
         absent.map(|b| &b.colour).chain(&self.departed).any(|b| colours.similarity(b) >= similarity)
     }
 
@@ -101,14 +110,14 @@ impl Bystanders {
     pub fn observe<S: RgbSource + ?Sized>(
         &mut self,
         src: &S,
-        detections: &[(Rect, f32)],
+        detections: &[Detection],
         athlete: Option<&Rect>,
-        frame: u64,
+        frame_index: u64,
         admit: impl Fn(&Rect) -> bool,
     ) {
         let (staying, departing) = std::mem::take(&mut self.tracks)
             .into_iter()
-            .partition(|b| frame.saturating_sub(b.last_seen) <= FORGET_AFTER);
+            .partition(|b| frame_index.saturating_sub(b.last_seen) <= FORGET_AFTER);
         self.tracks = staying;
         for b in departing {
             if self.departed.len() == MAX_DEPARTED {
@@ -117,7 +126,7 @@ impl Bystanders {
             self.departed.push_back(b.colour);
         }
         let mut claimed = vec![false; self.tracks.len()];
-        for (r, _) in detections {
+        for Detection { bbox: r, .. } in detections {
             if athlete.is_some_and(|a| a.iou(r) > 0.0) {
                 continue;
             }
@@ -126,22 +135,22 @@ impl Bystanders {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| !claimed[*i])
-                .filter_map(|(i, b)| b.claim(r, frame).map(|d| (i, d)))
+                .filter_map(|(i, b)| b.claim(r, frame_index).map(|d| (i, d)))
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             let Some(seen) = ColourModel::from_frame(src, r) else { continue };
             match nearest {
                 Some((i, _)) => {
                     claimed[i] = true;
                     let b = &mut self.tracks[i];
-                    let elapsed = frame.saturating_sub(b.last_seen).max(1) as u32;
+                    let elapsed = frame_index.saturating_sub(b.last_seen).max(1) as u32;
                     b.motion.update(r.center(), elapsed);
                     b.size = (r.w, r.h);
-                    b.last_seen = frame;
+                    b.last_seen = frame_index;
                     b.colour.blend(&seen, COLOUR_RATE);
                 }
                 None if admit(r) => {
                     let motion = MotionModel::new(r.center());
-                    self.tracks.push(Bystander { motion, size: (r.w, r.h), last_seen: frame, colour: seen });
+                    self.tracks.push(Bystander { motion, size: (r.w, r.h), last_seen: frame_index, colour: seen });
                     claimed.push(true);
                 }
                 None => {}
@@ -163,8 +172,8 @@ mod tests {
         [200, 30, 30].repeat(320 * 240)
     }
 
-    fn person(x: f32) -> (Rect, f32) {
-        (Rect { x, y: 80.0, w: 30.0, h: 80.0 }, 0.9)
+    fn person(x: f32) -> Detection {
+        Detection::boxed(Rect { x, y: 80.0, w: 30.0, h: 80.0 }, 0.9)
     }
 
     #[test]
@@ -179,8 +188,8 @@ mod tests {
         }
         assert_eq!(b.tracks.len(), 1);
         // 15 frames on, 30 px further: still them. Far away: someone else.
-        assert!(b.claim(&person(20.0 + 2.0 * 60.0).0, 60).is_some());
-        assert!(b.claim(&person(20.0 + 2.0 * 60.0 + 90.0).0, 60).is_none());
+        assert!(b.claim(&person(20.0 + 2.0 * 60.0).bbox, 60).is_some());
+        assert!(b.claim(&person(20.0 + 2.0 * 60.0 + 90.0).bbox, 60).is_none());
         // Half the size at the same place: not them either.
         let small = Rect { x: 140.0, y: 100.0, w: 15.0, h: 40.0 };
         assert!(b.claim(&small, 60).is_none());
@@ -193,7 +202,7 @@ mod tests {
         let mut b = Bystanders::default();
         b.observe(&view, &[person(20.0)], None, 0, |_| false);
         assert!(b.tracks.is_empty());
-        b.observe(&view, &[person(20.0), person(200.0)], Some(&person(200.0).0), 0, |_| true);
+        b.observe(&view, &[person(20.0), person(200.0)], Some(&person(200.0).bbox), 0, |_| true);
         assert_eq!(b.tracks.len(), 1, "the athlete is no bystander");
         b.observe(&view, &[], None, FORGET_AFTER + 1, |_| true);
         assert!(b.tracks.is_empty());
@@ -205,7 +214,7 @@ mod tests {
     fn a_bystander_seen_elsewhere_in_the_same_run_rules_out_no_lookalike() {
         let data = red_frame();
         let view = PackedView::rgb(&data, 320, 240).unwrap();
-        let colours = ColourModel::from_frame(&view, &person(20.0).0).unwrap();
+        let colours = ColourModel::from_frame(&view, &person(20.0).bbox).unwrap();
         let mut b = Bystanders::default();
         b.observe(&view, &[person(20.0)], None, 0, |_| true);
         // Someone dressed like them far away: the bystander, if they are not seen elsewhere...

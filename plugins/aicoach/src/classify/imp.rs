@@ -289,13 +289,13 @@ impl BaseTransformImpl for AiCoachClassify {
         let _timer = self.realtime.measure(obj.upcast_ref());
         let post_messages = self.settings.lock().unwrap().post_messages;
         let time = buf.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
-        let athlete = meta::athlete(buf).map(|(r, id, state)| AthleteBox {
-            x: r.x as f64,
-            y: r.y as f64,
-            w: r.w as f64,
-            h: r.h as f64,
-            state,
-            tracking_id: id,
+        let athlete = meta::athlete(buf).map(|a| AthleteBox {
+            x: a.rect.x as f64,
+            y: a.rect.y as f64,
+            w: a.rect.w as f64,
+            h: a.rect.h as f64,
+            state: a.state.name().to_string(),
+            tracking_id: a.tracking_id,
         });
         // A pose carried onto a frame that came too late to analyse was not seen: not judged.
         let pose = meta::read_pose(buf).filter(|p| !p.carried);

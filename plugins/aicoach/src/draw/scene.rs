@@ -7,6 +7,7 @@
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::pose::Joint;
 use aicoach_vision::pose::skeleton::BONES;
+use aicoach_vision::tracking::TrackState;
 use aicoach_vision::{Point, Rect};
 
 use super::canvas::{Canvas, Rgb};
@@ -34,16 +35,16 @@ impl Default for Layers {
     }
 }
 
-pub struct Athlete<'a> {
+pub struct Athlete {
     pub rect: Rect,
-    pub state: &'a str,
+    pub state: TrackState,
     pub tracking_id: u64,
 }
 
 /// One frame's analysis.
 #[derive(Default)]
 pub struct Scene<'a> {
-    pub athlete: Option<Athlete<'a>>,
+    pub athlete: Option<Athlete>,
     /// BlazePose order; `None` where left out.
     pub joints: Option<&'a [Option<Joint>]>,
     pub verdict: Option<&'a Verdict>,
@@ -55,11 +56,11 @@ impl Scene<'_> {
     }
 }
 
-fn state_colour(state: &str) -> Rgb {
+fn state_colour(state: TrackState) -> Rgb {
     match state {
-        "tracking" => Rgb(40, 200, 230),
-        "verifying" => Rgb(250, 200, 40),
-        _ => Rgb(150, 150, 150),
+        TrackState::Tracking => Rgb(40, 200, 230),
+        TrackState::Verifying => Rgb(250, 200, 40),
+        TrackState::Searching | TrackState::Lost => Rgb(150, 150, 150),
     }
 }
 
@@ -109,7 +110,7 @@ pub fn render(canvas: &mut Canvas, scene: &Scene, layers: Layers, text_scale: f3
     {
         let colour = state_colour(a.state);
         shapes::rect_outline(canvas, &a.rect, stroke, colour);
-        let tag = format!("#{} {}", a.tracking_id, a.state);
+        let tag = format!("#{} {}", a.tracking_id, a.state.name());
         let (_, h) = text::measure(&tag, size * 0.8);
         // Above the box, or inside its top edge when the box touches the frame's top.
         let above = a.rect.y - h - stroke;

@@ -14,8 +14,8 @@
 
 use std::sync::Once;
 
-use aicoach_inference::Detection;
-use aicoach_vision::Rect;
+use aicoach_vision::tracking::TrackState;
+use aicoach_vision::{Detection, Rect};
 
 mod events;
 mod pose;
@@ -119,8 +119,7 @@ pub struct AthleteInfo {
     pub tracking_id: u64,
     pub first_seen: Option<gst::ClockTime>,
     pub last_seen: Option<gst::ClockTime>,
-    /// tracking, verifying or lost.
-    pub state: &'static str,
+    pub state: TrackState,
 }
 
 pub fn tracking_structure(a: &AthleteInfo) -> gst::Structure {
@@ -128,8 +127,8 @@ pub fn tracking_structure(a: &AthleteInfo) -> gst::Structure {
         .field("tracking_id", a.tracking_id)
         .field("tracking_first_seen", a.first_seen.map_or(u64::MAX, |t| t.nseconds()))
         .field("tracking_last_seen", a.last_seen.map_or(u64::MAX, |t| t.nseconds()))
-        .field("tracking_lost", a.state == "lost")
-        .field("state", a.state)
+        .field("tracking_lost", a.state == TrackState::Lost)
+        .field("state", a.state.name())
         .build()
 }
 
@@ -140,12 +139,21 @@ pub fn add_athlete(buffer: &mut gst::BufferRef, a: &AthleteInfo, width: u32, hei
     meta.add_param(tracking_structure(a));
 }
 
-/// The athlete's box, track id and state on this buffer, if a tracker upstream attached them.
-pub fn athlete(buffer: &gst::BufferRef) -> Option<(Rect, u64, String)> {
+/// The tracker's view of the athlete on this buffer, if a tracker upstream attached it.
+pub fn athlete(buffer: &gst::BufferRef) -> Option<AthleteInfo> {
     let meta = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)?;
-    let (rect, _) = roi_rect(&meta);
+    let (rect, confidence) = roi_rect(&meta);
     let tracking = meta.param(TRACKING_PARAMS)?;
-    Some((rect, tracking.get::<u64>("tracking_id").ok()?, tracking.get::<&str>("state").ok()?.to_string()))
+    let time =
+        |field: &str| tracking.get::<u64>(field).ok().filter(|&t| t != u64::MAX).map(gst::ClockTime::from_nseconds);
+    Some(AthleteInfo {
+        rect,
+        confidence,
+        tracking_id: tracking.get::<u64>("tracking_id").ok()?,
+        first_seen: time("tracking_first_seen"),
+        last_seen: time("tracking_last_seen"),
+        state: tracking.get::<&str>("state").ok()?.parse().ok()?,
+    })
 }
 
 /// Reads a box back from an ROI meta: the unclipped one from its parameters where present.
@@ -165,12 +173,15 @@ pub fn roi_rect(meta: &gst_video::VideoRegionOfInterestMeta) -> (Rect, f32) {
     }
 }
 
-/// People found on this buffer by a detector upstream.
-pub fn persons(buffer: &gst::BufferRef) -> Vec<(Rect, f32)> {
+/// People found on this buffer by a detector upstream (their boxes and scores).
+pub fn persons(buffer: &gst::BufferRef) -> Vec<Detection> {
     buffer
         .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
         .filter(|m| m.roi_type() == ROI_PERSON)
-        .map(|m| roi_rect(&m))
+        .map(|m| {
+            let (rect, score) = roi_rect(&m);
+            Detection::boxed(rect, score)
+        })
         .collect()
 }
 
@@ -194,7 +205,23 @@ mod tests {
         // Clipped to the frame in the integer rectangle...
         assert_eq!(meta.rect(), (0, 20, 90, 220));
         // ...unclipped in the parameters.
-        assert_eq!(persons(&buffer), vec![(d.bbox, 0.75)]);
+        assert_eq!(persons(&buffer), vec![d]);
+    }
+
+    #[test]
+    fn the_athlete_round_trips_through_roi_meta() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        let a = AthleteInfo {
+            rect: Rect { x: 10.0, y: 20.0, w: 30.5, h: 80.0 },
+            confidence: 0.5,
+            tracking_id: 3,
+            first_seen: Some(gst::ClockTime::from_mseconds(40)),
+            last_seen: None,
+            state: TrackState::Verifying,
+        };
+        add_athlete(buffer.get_mut().unwrap(), &a, 640, 480);
+        assert_eq!(athlete(&buffer), Some(a));
     }
 
     #[test]

@@ -217,7 +217,7 @@ impl BaseTransformImpl for AiCoachOverlay {
         let verdict = meta::read_verdict(buf);
         let athlete = meta::athlete(buf);
         let scene = Scene {
-            athlete: athlete.as_ref().map(|(rect, id, state)| Athlete { rect: *rect, state, tracking_id: *id }),
+            athlete: athlete.as_ref().map(|a| Athlete { rect: a.rect, state: a.state, tracking_id: a.tracking_id }),
             joints: pose.as_ref().map(|p| p.joints.as_slice()),
             verdict: verdict.as_ref(),
         };

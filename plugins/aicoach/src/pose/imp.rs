@@ -10,6 +10,7 @@ use aicoach_inference::pose::PoseEstimator;
 use aicoach_inference::{ModelFile, ModelId, PoseLandmarker};
 use aicoach_vision::Rect;
 use aicoach_vision::pose::{PoseFrame, RefineMode, Refiner, RefinerConfig};
+use aicoach_vision::tracking::TrackState;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -307,10 +308,10 @@ impl ElementImpl for AiCoachPose {
 /// Where to look on this buffer: the tracker's athlete, else the best detected person.
 /// `Err(())` when a tracker says the athlete is lost: there is nobody to look at.
 fn athlete_box(buffer: &gst::BufferRef) -> Result<(Option<Rect>, u64), ()> {
-    if let Some((rect, id, state)) = meta::athlete(buffer) {
-        return if state == "lost" { Err(()) } else { Ok((Some(rect), id)) };
+    if let Some(a) = meta::athlete(buffer) {
+        return if a.state == TrackState::Lost { Err(()) } else { Ok((Some(a.rect), a.tracking_id)) };
     }
-    let best = meta::persons(buffer).into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, _)| r);
+    let best = meta::persons(buffer).into_iter().max_by(|a, b| a.score.total_cmp(&b.score)).map(|d| d.bbox);
     Ok((best, 0))
 }
 

@@ -370,7 +370,7 @@ impl BaseTransformImpl for AiCoachTrack {
             tracking_id: output.track_id,
             first_seen: state.first_seen,
             last_seen: state.last_seen,
-            state: output.state.name(),
+            state: output.state,
         });
         drop(guard);
 

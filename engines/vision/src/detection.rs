@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MPL-2.0
+//! A person a detector found: what the detectors produce, the metadata carries and the tracker
+//! chooses the athlete from.
+
+use crate::geometry::{Point, Rect};
+
+/// A person found in a frame, in frame pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub score: f32,
+    /// The person's box. BlazePose's is the body circle its keypoints describe (its raw box is
+    /// only the face, kept in `face`).
+    pub bbox: Rect,
+    /// BlazePose only: the face box the detector regresses.
+    pub face: Option<Rect>,
+    /// Detector-specific keypoints (BlazePose: mid-hip, body-radius point, mid-shoulder,
+    /// upper-body radius point); empty for NanoDet and the
+    /// pedestrian SSD.
+    pub keypoints: Vec<Point>,
+}
+
+impl Detection {
+    /// A detection that is only a box (a detector without keypoints, or one read back from
+    /// metadata).
+    pub fn boxed(bbox: Rect, score: f32) -> Self {
+        Self { score, bbox, face: None, keypoints: Vec::new() }
+    }
+
+    /// A box-only detection between two opposite corners (top-left `p0`, bottom-right `p1`),
+    /// as a decoder computes them; `None` for a corner that is not finite or a box that is
+    /// empty or inverted (a model's nonsense output, never a person).
+    pub fn from_corners(score: f32, p0: Point, p1: Point) -> Option<Self> {
+        let finite = [p0.x, p0.y, p1.x, p1.y].iter().all(|v| v.is_finite());
+        (finite && p1.x > p0.x && p1.y > p0.y).then(|| Self::boxed(Rect::from_corners(p0.x, p0.y, p1.x, p1.y), score))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corners_make_a_box_and_nonsense_makes_none() {
+        let d = Detection::from_corners(0.7, Point::new(1.0, 2.0), Point::new(11.0, 22.0)).unwrap();
+        assert_eq!((d.score, d.bbox), (0.7, Rect { x: 1.0, y: 2.0, w: 10.0, h: 20.0 }));
+        assert!(d.face.is_none() && d.keypoints.is_empty());
+        assert!(Detection::from_corners(0.7, Point::new(f32::NAN, 2.0), Point::new(11.0, 22.0)).is_none());
+        assert!(Detection::from_corners(0.7, Point::new(11.0, 2.0), Point::new(1.0, 22.0)).is_none());
+        assert!(Detection::from_corners(0.7, Point::new(1.0, 2.0), Point::new(1.0, 22.0)).is_none());
+    }
+}
