@@ -3,6 +3,7 @@
 //! without converting it.
 
 use aicoach_vision::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
+use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 
 /// Formats every analysis element accepts, no conversion forced.
@@ -32,6 +33,17 @@ pub fn pad_templates() -> Vec<gst::PadTemplate> {
         gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
         gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
     ]
+}
+
+/// The caps' frame layout, or the error for a buffer that came before any caps.
+pub fn negotiated<T: ElementImpl>(
+    imp: &T,
+    info: Option<&gst_video::VideoInfo>,
+) -> Result<gst_video::VideoInfo, gst::FlowError> {
+    info.cloned().ok_or_else(|| {
+        gst::element_imp_error!(imp, gst::CoreError::Negotiation, ("No caps before the first buffer"));
+        gst::FlowError::NotNegotiated
+    })
 }
 
 /// Maps `buffer` for reading as a frame of `info` and hands `f` a view of it.

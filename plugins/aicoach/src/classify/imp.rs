@@ -15,6 +15,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
 
 use crate::realtime::Realtime;
 use crate::{frame, meta};
@@ -65,7 +66,7 @@ pub struct AiCoachClassify {
 impl ObjectSubclass for AiCoachClassify {
     const NAME: &'static str = "GstAiCoachClassify";
     type Type = super::AiCoachClassify;
-    type ParentType = gst_base::BaseTransform;
+    type ParentType = gst_video::VideoFilter;
 }
 
 impl ObjectImpl for AiCoachClassify {
@@ -339,3 +340,7 @@ impl BaseTransformImpl for AiCoachClassify {
         Ok(gst::FlowSuccess::Ok)
     }
 }
+
+/// A video filter that never maps a frame: the verdict comes from the metadata alone
+/// (`transform_ip`).
+impl VideoFilterImpl for AiCoachClassify {}

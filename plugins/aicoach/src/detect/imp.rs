@@ -9,6 +9,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
 
 use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
 use crate::input_check::InputCheck;
@@ -99,7 +100,7 @@ pub struct AiCoachDetect {
 impl ObjectSubclass for AiCoachDetect {
     const NAME: &'static str = "GstAiCoachDetect";
     type Type = super::AiCoachDetect;
-    type ParentType = gst_base::BaseTransform;
+    type ParentType = gst_video::VideoFilter;
 }
 
 impl ObjectImpl for AiCoachDetect {
@@ -228,17 +229,6 @@ impl BaseTransformImpl for AiCoachDetect {
         Ok(())
     }
 
-    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(incaps)
-            .map_err(|_| gst::loggable_error!(CAT, "Cannot parse caps {incaps}"))?;
-        if let Some(state) = self.state.lock().unwrap().as_mut() {
-            // A new resolution means the people found before are in the wrong coordinates.
-            state.info = Some(info);
-            state.pending = true;
-        }
-        Ok(())
-    }
-
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
         let obj = self.obj();
         self.realtime
@@ -292,10 +282,7 @@ impl BaseTransformImpl for AiCoachDetect {
             gst::debug!(CAT, imp = self, "late: detection postponed from {:?}", buf.pts());
             return Ok(gst::FlowSuccess::Ok);
         }
-        let info = state.info.clone().ok_or_else(|| {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
-            gst::FlowError::NotNegotiated
-        })?;
+        let info = frame::negotiated(self, state.info.as_ref())?;
         state.detector.min_score = threshold as f32;
         state.detector.max_detections = max_detections as usize;
         let detections = {
@@ -328,5 +315,26 @@ impl BaseTransformImpl for AiCoachDetect {
             let _ = self.obj().post_message(gst::message::Element::builder(s).src(&*self.obj()).build());
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// Caps arrive parsed (`set_info`). Frames are not taken through `transform_frame_ip`: it maps
+/// them for writing, which copies memory a tee shares, and its frame gives no access to the
+/// buffer whose metadata every element here writes; `transform_ip` maps for reading instead.
+impl VideoFilterImpl for AiCoachDetect {
+    fn set_info(
+        &self,
+        _incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        _outcaps: &gst::Caps,
+        _out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        let info = in_info.clone();
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            // A new resolution means the people found before are in the wrong coordinates.
+            state.info = Some(info);
+            state.pending = true;
+        }
+        Ok(())
     }
 }

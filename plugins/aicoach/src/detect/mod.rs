@@ -22,7 +22,7 @@ use gst::prelude::*;
 mod imp;
 
 glib::wrapper! {
-    pub struct AiCoachDetect(ObjectSubclass<imp::AiCoachDetect>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct AiCoachDetect(ObjectSubclass<imp::AiCoachDetect>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -9,6 +9,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
 
 use crate::draw::scene::{self, Athlete, Layers, Scene};
 use crate::draw::{Canvas, Matrix, PixelLayout};
@@ -57,7 +58,7 @@ pub struct AiCoachOverlay {
 impl ObjectSubclass for AiCoachOverlay {
     const NAME: &'static str = "GstAiCoachOverlay";
     type Type = super::AiCoachOverlay;
-    type ParentType = gst_base::BaseTransform;
+    type ParentType = gst_video::VideoFilter;
 }
 
 /// The boolean layer properties: name, what it toggles.
@@ -173,13 +174,6 @@ impl BaseTransformImpl for AiCoachOverlay {
     const PASSTHROUGH_ON_SAME_CAPS: bool = false;
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
-    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(incaps)
-            .map_err(|_| gst::loggable_error!(CAT, "Cannot parse caps {incaps}"))?;
-        *self.info.lock().unwrap() = Some(info);
-        Ok(())
-    }
-
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *self.info.lock().unwrap() = None;
         self.clock.lock().unwrap().reset();
@@ -225,10 +219,7 @@ impl BaseTransformImpl for AiCoachOverlay {
         if scene.is_empty() {
             return Ok(gst::FlowSuccess::Ok);
         }
-        let info = self.info.lock().unwrap().clone().ok_or_else(|| {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
-            gst::FlowError::NotNegotiated
-        })?;
+        let info = frame::negotiated(self, self.info.lock().unwrap().as_ref())?;
         let settings = *self.settings.lock().unwrap();
         let layout = pixel_layout(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
         let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buf, &info).map_err(|_| {
@@ -248,5 +239,23 @@ impl BaseTransformImpl for AiCoachOverlay {
         );
         scene::render(&mut canvas, &scene, settings.layers, settings.text_scale as f32);
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// Caps arrive parsed (`set_info`). Frames are not taken through `transform_frame_ip`: its frame
+/// gives no access to the buffer, whose duration the overlay repairs, and it would map frames
+/// with nothing to draw; `transform_ip` maps for writing only when there is something to draw.
+impl VideoFilterImpl for AiCoachOverlay {
+    fn set_info(
+        &self,
+        _incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        _outcaps: &gst::Caps,
+        _out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        let info = in_info.clone();
+        gst::debug!(CAT, imp = self, "drawing on {}x{} {:?}", info.width(), info.height(), info.format());
+        *self.info.lock().unwrap() = Some(info);
+        Ok(())
     }
 }

@@ -23,7 +23,7 @@ use gst::prelude::*;
 mod imp;
 
 glib::wrapper! {
-    pub struct AiCoachOverlay(ObjectSubclass<imp::AiCoachOverlay>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct AiCoachOverlay(ObjectSubclass<imp::AiCoachOverlay>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -17,6 +17,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
 
 use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
 use crate::input_check::InputCheck;
@@ -188,7 +189,7 @@ pub struct AiCoachPose {
 impl ObjectSubclass for AiCoachPose {
     const NAME: &'static str = "GstAiCoachPose";
     type Type = super::AiCoachPose;
-    type ParentType = gst_base::BaseTransform;
+    type ParentType = gst_video::VideoFilter;
 }
 
 impl ObjectImpl for AiCoachPose {
@@ -445,26 +446,6 @@ impl BaseTransformImpl for AiCoachPose {
         Ok(())
     }
 
-    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(incaps)
-            .map_err(|_| gst::loggable_error!(CAT, "Cannot parse caps {incaps}"))?;
-        let lookahead = self.settings.lock().unwrap().lookahead;
-        if let Some(state) = self.state.lock().unwrap().as_mut() {
-            let resized =
-                state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
-            if resized {
-                // Keypoints of the old size are in the wrong coordinates.
-                state.estimator.reset();
-                state.refiner.break_sequence();
-            }
-            state.info = Some(info);
-        }
-        if lookahead > 0 {
-            self.post_latency();
-        }
-        Ok(())
-    }
-
     fn src_event(&self, event: gst::Event) -> bool {
         self.realtime.on_src_event(&event);
         self.parent_src_event(event)
@@ -522,10 +503,7 @@ impl BaseTransformImpl for AiCoachPose {
         let lookahead = self.settings.lock().unwrap().lookahead;
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
-        let info = state.info.clone().ok_or_else(|| {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
-            gst::FlowError::NotNegotiated
-        })?;
+        let info = frame::negotiated(self, state.info.as_ref())?;
         let time = state.clock.time(buffer.pts().map(|t| t.nseconds()));
         // Frames further apart than the latency reported for the lookahead assumed: a live
         // sink must be told to wait longer.
@@ -613,5 +591,35 @@ impl BaseTransformImpl for AiCoachPose {
         };
         let (held, pose) = next;
         Ok(GenerateOutputSuccess::Buffer(self.finish(held, pose, &model, refine)))
+    }
+}
+
+/// Caps arrive parsed (`set_info`). Frames are not taken through `transform_frame_ip`: it maps
+/// them for writing, which copies memory a tee shares, and its frame gives no access to the
+/// buffer whose metadata every element here writes; `transform_ip` maps for reading instead.
+impl VideoFilterImpl for AiCoachPose {
+    fn set_info(
+        &self,
+        _incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        _outcaps: &gst::Caps,
+        _out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        let info = in_info.clone();
+        let lookahead = self.settings.lock().unwrap().lookahead;
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            let resized =
+                state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
+            if resized {
+                // Keypoints of the old size are in the wrong coordinates.
+                state.estimator.reset();
+                state.refiner.break_sequence();
+            }
+            state.info = Some(info);
+        }
+        if lookahead > 0 {
+            self.post_latency();
+        }
+        Ok(())
     }
 }

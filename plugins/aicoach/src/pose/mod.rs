@@ -30,7 +30,7 @@ use gst::prelude::*;
 mod imp;
 
 glib::wrapper! {
-    pub struct AiCoachPose(ObjectSubclass<imp::AiCoachPose>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct AiCoachPose(ObjectSubclass<imp::AiCoachPose>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -9,6 +9,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
 
 use crate::input_check::InputCheck;
 use crate::realtime::Realtime;
@@ -121,7 +122,7 @@ pub struct AiCoachTrack {
 impl ObjectSubclass for AiCoachTrack {
     const NAME: &'static str = "GstAiCoachTrack";
     type Type = super::AiCoachTrack;
-    type ParentType = gst_base::BaseTransform;
+    type ParentType = gst_video::VideoFilter;
 }
 
 impl ObjectImpl for AiCoachTrack {
@@ -283,23 +284,6 @@ impl BaseTransformImpl for AiCoachTrack {
         Ok(())
     }
 
-    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(incaps)
-            .map_err(|_| gst::loggable_error!(CAT, "Cannot parse caps {incaps}"))?;
-        let resized = {
-            let mut guard = self.state.lock().unwrap();
-            let Some(state) = guard.as_mut() else { return Ok(()) };
-            let resized =
-                state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
-            state.info = Some(info);
-            resized
-        };
-        if resized {
-            self.reset("the resolution changed");
-        }
-        Ok(())
-    }
-
     fn sink_event(&self, event: gst::Event) -> bool {
         self.input_check.on_sink_event(self.obj().upcast_ref(), self.obj().sink_pad(), &event);
         match event.view() {
@@ -334,10 +318,7 @@ impl BaseTransformImpl for AiCoachTrack {
         let _timer = self.realtime.measure(obj.upcast_ref());
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
-        let info = state.info.clone().ok_or_else(|| {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("No caps before the first buffer"));
-            gst::FlowError::NotNegotiated
-        })?;
+        let info = frame::negotiated(self, state.info.as_ref())?;
         let post_messages = {
             let settings = self.settings.lock().unwrap();
             // `select` may only change in READY; the rest while playing, read on every frame.
@@ -396,5 +377,32 @@ impl BaseTransformImpl for AiCoachTrack {
             let _ = self.obj().post_message(gst::message::Element::builder(s).src(&*self.obj()).build());
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// Caps arrive parsed (`set_info`). Frames are not taken through `transform_frame_ip`: it maps
+/// them for writing, which copies memory a tee shares, and its frame gives no access to the
+/// buffer whose metadata every element here writes; `transform_ip` maps for reading instead.
+impl VideoFilterImpl for AiCoachTrack {
+    fn set_info(
+        &self,
+        _incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        _outcaps: &gst::Caps,
+        _out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        let info = in_info.clone();
+        let resized = {
+            let mut guard = self.state.lock().unwrap();
+            let Some(state) = guard.as_mut() else { return Ok(()) };
+            let resized =
+                state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
+            state.info = Some(info);
+            resized
+        };
+        if resized {
+            self.reset("the resolution changed");
+        }
+        Ok(())
     }
 }
