@@ -8,12 +8,12 @@
 
 pub mod backend;
 pub mod blazepose;
-pub mod detection;
 pub mod error;
 pub mod landmarker;
 pub mod models;
 pub mod movenet;
 pub mod nanodet;
+pub mod nms;
 pub mod onnx_graph;
 pub mod person_detector;
 pub mod pose;

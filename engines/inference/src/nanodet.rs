@@ -2,7 +2,7 @@
 //! Decoding NanoDet-m (COCO-80, 416x416): per-level class scores and distribution boxes
 //! (generalised focal loss: each side is a softmax over 11 bins times the stride).
 
-use crate::detection::hard_nms;
+use crate::nms::hard_nms;
 use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Affine, Point};
 

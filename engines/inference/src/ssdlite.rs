@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use crate::detection::hard_nms;
+use crate::nms::hard_nms;
 use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Affine, Point};
 

@@ -3,7 +3,7 @@
 
 use super::ROI_SCALE;
 use super::anchors::{INPUT_SIZE, NUM_ANCHORS};
-use crate::detection::weighted_nms;
+use crate::nms::weighted_nms;
 use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Affine, Point, Rect, RotatedRect};
 

@@ -113,21 +113,23 @@ impl PoseEstimator {
     ) -> Result<Option<Estimate>> {
         // Nobody detected or tracked yet: MoveNet looks at the whole frame, as it was made to
         // (a detector misses small or unusual people a single-person model still finds).
-        let whole_frame = RotatedRect::letterbox(frame.width(), frame.height());
+        let whole_frame = || RotatedRect::letterbox(frame.width(), frame.height());
         let looked_at = athlete.copied().or(self.last_body);
         let body = match (self.body.as_mut(), &looked_at) {
             (Some(model), Some(b)) => model.estimate(frame, b)?,
-            (Some(model), None) => model.estimate_in(frame, &whole_frame)?,
+            (Some(model), None) => model.estimate_in(frame, &whole_frame())?,
             (None, _) => None,
         };
-        let b = looked_at.unwrap_or_else(|| whole_frame.bounding_rect());
         let Some(body) = body else {
             self.last_body = None;
             return Ok(None);
         };
         let (roi, source) = match body.landmark_region() {
             Some(r) => (r, RoiSource::Body),
-            None => (roi::from_box(&b), RoiSource::Box),
+            None => {
+                let b = looked_at.unwrap_or_else(|| whole_frame().bounding_rect());
+                (roi::from_box(&b), RoiSource::Box)
+            }
         };
         let landmarks = self.landmarker.estimate(frame, &roi)?;
         let same_person = landmarks.pose_score >= MIN_POSE_SCORE && fusion::agrees(&body, &landmarks);
