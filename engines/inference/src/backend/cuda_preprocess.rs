@@ -210,7 +210,7 @@ pub struct PackedFrame<'a> {
 impl<'a> PackedFrame<'a> {
     /// The CPU view of the same frame; also checks that `data` holds every row.
     pub fn view(&self) -> crate::Result<PackedView<'a>> {
-        PackedView::new(self.data, self.width, self.height, self.stride, self.format)
+        Ok(PackedView::new(self.data, self.width, self.height, self.stride, self.format)?)
     }
 
     /// The bytes the frame spans: the last row needs no padding. Call after [`Self::view`]

@@ -3,6 +3,7 @@
 
 use std::sync::{LazyLock, Mutex};
 
+use aicoach_inference::person_detector;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
 use gst::glib;
 use gst::prelude::*;
@@ -21,9 +22,10 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_MODEL: &str = "ssdlite";
-const DEFAULT_THRESHOLD: f64 = 0.5;
+// The detector's own defaults, written once (in `aicoach-inference`).
+const DEFAULT_THRESHOLD: f64 = person_detector::DEFAULT_MIN_SCORE as f64;
 const DEFAULT_INTERVAL: u32 = 0;
-const DEFAULT_MAX_DETECTIONS: u32 = 5;
+const DEFAULT_MAX_DETECTIONS: u32 = person_detector::DEFAULT_MAX_DETECTIONS as u32;
 const DEFAULT_POST_MESSAGES: bool = false;
 /// The blank frame the detector first runs on.
 const WARM_UP_SIZE: (u32, u32) = (320, 240);
