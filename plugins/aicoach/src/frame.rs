@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MPL-2.0
 //! The raw video formats the elements accept, and reading a mapped frame as a model's source
 //! without converting it.
+//!
+//! Every element is a `GstVideoFilter` (caps arrive parsed through `set_info`) but none uses
+//! `transform_frame_ip`: it maps each frame for writing, which copies memory a tee shares, and
+//! its frame gives no access to the buffer whose metadata every element writes. The analysis
+//! elements map for reading in `transform_ip` ([`with_view`]); the overlay maps for writing
+//! only when it has something to draw.
 
 use aicoach_vision::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
 use gst::subclass::prelude::*;

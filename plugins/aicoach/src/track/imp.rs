@@ -380,9 +380,8 @@ impl BaseTransformImpl for AiCoachTrack {
     }
 }
 
-/// Caps arrive parsed (`set_info`). Frames are not taken through `transform_frame_ip`: it maps
-/// them for writing, which copies memory a tee shares, and its frame gives no access to the
-/// buffer whose metadata every element here writes; `transform_ip` maps for reading instead.
+/// Caps arrive parsed; frames are read in `transform_ip` (why not `transform_frame_ip`: see
+/// [`crate::frame`]).
 impl VideoFilterImpl for AiCoachTrack {
     fn set_info(
         &self,
