@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod blazepose;
 pub mod error;
+mod half_size;
 pub mod landmarker;
 pub mod models;
 pub mod movenet;

@@ -8,6 +8,8 @@ use crate::tensor::Tensor;
 use aicoach_vision::geometry::{Affine, Point, RotatedRect};
 use aicoach_vision::image::{RgbSource, WithSource, sample_native};
 
+use crate::half_size::HalfSize;
+
 /// How raw 0..=255 values become model inputs: `value * scale[c] + offset[c]`, per output
 /// channel, after optional channel reversal.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,8 +121,33 @@ unsafe fn crop_resampled_avx2<S: RgbSource + ?Sized>(
     crop_resampled_portable(src, roi, size, layout, norm)
 }
 
+/// Frame pixels per crop pixel (along a side) for which a crop samples a half-size copy of its
+/// region ([`HalfSize`]) instead of the frame: from 2, where the copy's pixels still cover the
+/// crop's, up to 4, where halving reads scale^2 = 16 frame pixels per crop pixel, as many as the
+/// 2x2 bilinear taps themselves.
+const HALVE_SCALES: std::ops::Range<f32> = 2.0..4.0;
+
 #[inline(always)]
 fn crop_resampled_portable<S: RgbSource + ?Sized>(
+    src: &S,
+    roi: &RotatedRect,
+    size: usize,
+    layout: Layout,
+    norm: &Normalization,
+) -> PreparedInput {
+    let to_frame = roi.crop_to_frame(size);
+    if HALVE_SCALES.contains(&to_frame.scale())
+        && let Some(half) = HalfSize::around(src, &roi.bounding_rect(), src.rgb_to_native(norm.fill))
+    {
+        let crop = resample(&half, &half.roi(roi), size, layout, norm);
+        return PreparedInput { tensor: crop.tensor, to_frame };
+    }
+    resample(src, roi, size, layout, norm)
+}
+
+/// The crop's loop: `taps` x `taps` bilinear samples per crop pixel, averaged.
+#[inline(always)]
+fn resample<S: RgbSource + ?Sized>(
     src: &S,
     roi: &RotatedRect,
     size: usize,

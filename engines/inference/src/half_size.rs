@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MPL-2.0
+//! A frame region shrunk to half its size, each pixel the mean of a 2x2 block in the source's
+//! own colour space: what a crop that shrinks by two or more samples instead of the frame. Its
+//! pixels are few and contiguous, so the crop's scattered reads stay in cache and each covers
+//! four frame pixels.
+
+use aicoach_vision::geometry::{Point, Rect, RotatedRect};
+use aicoach_vision::image::RgbSource;
+
+pub struct HalfSize<'a, S: ?Sized> {
+    src: &'a S,
+    /// Native values, row by row.
+    data: Vec<[f32; 3]>,
+    width: u32,
+    height: u32,
+    /// The frame position of the region's top-left corner (even coordinates).
+    origin: (u32, u32),
+}
+
+impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
+    /// The part of `src` under `region` (frame pixels, grown by a pixel for the samplers'
+    /// reach, clipped to the frame), halved. Frame pixels beyond the frame's edge count as
+    /// `fill` (native), as padding would; `None` when the region misses the frame.
+    #[inline(always)]
+    pub fn around(src: &'a S, region: &Rect, fill: [f32; 3]) -> Option<Self> {
+        let (fw, fh) = (src.width() as i64, src.height() as i64);
+        let even_down = |v: f32| ((v.floor() as i64 - 2).max(0) / 2) * 2;
+        let x0 = even_down(region.x).min(fw);
+        let y0 = even_down(region.y).min(fh);
+        let x1 = ((region.x + region.w).ceil() as i64 + 2).clamp(x0, fw);
+        let y1 = ((region.y + region.h).ceil() as i64 + 2).clamp(y0, fh);
+        let (w, h) = (((x1 - x0 + 1) / 2) as usize, ((y1 - y0 + 1) / 2) as usize);
+        if w == 0 || h == 0 {
+            return None;
+        }
+        let mut data = Vec::with_capacity(w * h);
+        for j in 0..h {
+            let y = y0 as u32 + 2 * j as u32;
+            let rows = [y, y + 1];
+            for i in 0..w {
+                let x = x0 as u32 + 2 * i as u32;
+                let mut sum = [0f32; 3];
+                for yy in rows {
+                    for xx in [x, x + 1] {
+                        let p = if (xx as i64) < fw && (yy as i64) < fh { src.native(xx, yy) } else { fill };
+                        sum[0] += p[0];
+                        sum[1] += p[1];
+                        sum[2] += p[2];
+                    }
+                }
+                data.push(sum.map(|s| s * 0.25));
+            }
+        }
+        Some(Self { src, data, width: w as u32, height: h as u32, origin: (x0 as u32, y0 as u32) })
+    }
+
+    /// `roi` (frame pixels) in this image's pixels.
+    pub fn roi(&self, roi: &RotatedRect) -> RotatedRect {
+        let (ox, oy) = (self.origin.0 as f32, self.origin.1 as f32);
+        RotatedRect {
+            center: Point::new((roi.center.x - ox) / 2.0, (roi.center.y - oy) / 2.0),
+            width: roi.width / 2.0,
+            height: roi.height / 2.0,
+            rotation: roi.rotation,
+        }
+    }
+}
+
+impl<S: RgbSource + ?Sized> RgbSource for HalfSize<'_, S> {
+    fn width(&self) -> u32 {
+        self.width
+    }
+    fn height(&self) -> u32 {
+        self.height
+    }
+    #[inline]
+    fn rgb(&self, x: u32, y: u32) -> [f32; 3] {
+        self.native_to_rgb(self.native(x, y))
+    }
+    #[inline]
+    fn native(&self, x: u32, y: u32) -> [f32; 3] {
+        self.data[y as usize * self.width as usize + x as usize]
+    }
+    #[inline]
+    fn native_to_rgb(&self, v: [f32; 3]) -> [f32; 3] {
+        self.src.native_to_rgb(v)
+    }
+    #[inline]
+    fn rgb_to_native(&self, rgb: [f32; 3]) -> [f32; 3] {
+        self.src.rgb_to_native(rgb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aicoach_vision::image::PackedView;
+
+    #[test]
+    fn each_pixel_is_the_mean_of_its_block_and_the_roi_follows() {
+        // 4x2 grey ramp: 0, 10, 20, 30 on both rows.
+        let data: Vec<u8> = (0..2).flat_map(|_| [0u8, 10, 20, 30]).flat_map(|v| [v, v, v]).collect();
+        let view = PackedView::rgb(&data, 4, 2).unwrap();
+        let half = HalfSize::around(&view, &Rect { x: 0.0, y: 0.0, w: 4.0, h: 2.0 }, [0.0; 3]).unwrap();
+        assert_eq!((half.width(), half.height()), (2, 1));
+        assert_eq!(half.rgb(0, 0), [5.0; 3]);
+        assert_eq!(half.rgb(1, 0), [25.0; 3]);
+        let roi = RotatedRect { center: Point::new(2.0, 1.0), width: 4.0, height: 2.0, rotation: 0.3 };
+        let r = half.roi(&roi);
+        assert_eq!((r.center, r.width, r.height, r.rotation), (Point::new(1.0, 0.5), 2.0, 1.0, 0.3));
+    }
+
+    #[test]
+    fn beyond_the_frame_is_fill_and_a_region_off_the_frame_is_none() {
+        let data = [100u8; 3 * 3];
+        let view = PackedView::rgb(&data, 3, 1).unwrap();
+        let half = HalfSize::around(&view, &Rect { x: 0.0, y: 0.0, w: 3.0, h: 1.0 }, [0.0; 3]).unwrap();
+        // The last block holds one frame pixel and three beyond the edge.
+        assert_eq!(half.rgb(1, 0), [25.0; 3]);
+        assert!(HalfSize::around(&view, &Rect { x: 50.0, y: 50.0, w: 3.0, h: 3.0 }, [0.0; 3]).is_none());
+    }
+}
