@@ -92,8 +92,7 @@ mod tests {
 
     #[test]
     fn nms_never_panics_on_degenerate_boxes() {
-        let flat =
-            Detection { score: f32::NAN, bbox: Rect { x: 0.0, y: 0.0, w: 0.0, h: 0.0 }, face: None, keypoints: vec![] };
+        let flat = Detection::boxed(Rect { x: 0.0, y: 0.0, w: 0.0, h: 0.0 }, f32::NAN);
         assert_eq!(weighted_nms(vec![flat.clone(), det(0.5, 0.0)], 0.3, 10).len(), 2);
         assert_eq!(hard_nms(vec![flat], 0.3, 10).len(), 1);
     }

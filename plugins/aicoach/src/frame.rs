@@ -52,6 +52,12 @@ pub fn negotiated<T: ElementImpl>(
     })
 }
 
+/// Whether new caps change the frame size from the `old` ones (keypoints and boxes of the old
+/// size would land in the wrong place).
+pub fn resized(old: Option<&gst_video::VideoInfo>, new: &gst_video::VideoInfo) -> bool {
+    old.is_some_and(|old| (old.width(), old.height()) != (new.width(), new.height()))
+}
+
 /// Maps `buffer` for reading as a frame of `info` and hands `f` a view of it.
 pub fn with_view<R>(
     buffer: &gst::BufferRef,

@@ -75,6 +75,8 @@ pub enum TrackState {
 }
 
 impl TrackState {
+    pub const ALL: [Self; 4] = [Self::Searching, Self::Tracking, Self::Verifying, Self::Lost];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Searching => "searching",
@@ -95,7 +97,7 @@ impl std::fmt::Display for TrackState {
 impl std::str::FromStr for TrackState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [Self::Searching, Self::Tracking, Self::Verifying, Self::Lost]
+        Self::ALL
             .into_iter()
             .find(|state| state.name() == s)
             .ok_or_else(|| format!("unknown track state '{s}' (expected searching, tracking, verifying or lost)"))
@@ -341,8 +343,8 @@ impl AthleteTracker {
         detections
             .iter()
             .filter(|Detection { bbox: r, .. }| r.w > 1.0 && r.h > 1.0)
-            .cloned()
             .max_by(|a, b| key(a).total_cmp(&key(b)))
+            .cloned()
     }
 
     fn follow<S: RgbSource + ?Sized>(
@@ -860,7 +862,7 @@ mod tests {
 
     #[test]
     fn track_states_read_back_from_their_names() {
-        for state in [TrackState::Searching, TrackState::Tracking, TrackState::Verifying, TrackState::Lost] {
+        for state in TrackState::ALL {
             assert_eq!(state.name().parse::<TrackState>(), Ok(state));
         }
         assert!("gone".parse::<TrackState>().is_err());

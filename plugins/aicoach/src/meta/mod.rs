@@ -193,12 +193,7 @@ mod tests {
     fn boxes_round_trip_through_roi_meta() {
         gst::init().unwrap();
         let mut buffer = gst::Buffer::new();
-        let d = Detection {
-            score: 0.75,
-            bbox: Rect { x: -10.5, y: 20.0, w: 100.0, h: 300.0 },
-            face: None,
-            keypoints: vec![],
-        };
+        let d = Detection::boxed(Rect { x: -10.5, y: 20.0, w: 100.0, h: 300.0 }, 0.75);
         add_person(buffer.get_mut().unwrap(), &d, 640, 240);
         let meta = buffer.meta::<gst_video::VideoRegionOfInterestMeta>().unwrap();
         assert_eq!(meta.roi_type(), "person");

@@ -607,8 +607,7 @@ impl VideoFilterImpl for AiCoachPose {
         let info = in_info.clone();
         let lookahead = self.settings.lock().unwrap().lookahead;
         if let Some(state) = self.state.lock().unwrap().as_mut() {
-            let resized =
-                state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
+            let resized = frame::resized(state.info.as_ref(), &info);
             if resized {
                 // Keypoints of the old size are in the wrong coordinates.
                 state.estimator.reset();

@@ -394,8 +394,7 @@ impl VideoFilterImpl for AiCoachTrack {
         let resized = {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else { return Ok(()) };
-            let resized =
-                state.info.as_ref().is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
+            let resized = frame::resized(state.info.as_ref(), &info);
             state.info = Some(info);
             resized
         };
