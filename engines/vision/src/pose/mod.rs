@@ -42,6 +42,11 @@ pub struct PoseFrame {
 /// Joints at or above this confidence count as seen when measuring the body's size.
 pub const SEEN_CONFIDENCE: f32 = 0.5;
 
+/// [`PoseFrame::body_extent`]'s margins around the joints' box, as shares of its width and height.
+const BODY_PAD_SIDE: f32 = 0.1;
+const BODY_PAD_ABOVE: f32 = 0.12;
+const BODY_PAD_BELOW: f32 = 0.05;
+
 impl PoseFrame {
     /// This pose moved by (`dx`, `dy`) and stamped `time`: the last pose carried onto a frame
     /// that was not analysed, following the athlete's box.
@@ -54,6 +59,16 @@ impl PoseFrame {
     pub fn bounding_box(&self) -> Option<Rect> {
         let seen = self.joints.iter().filter(|j| j.confidence >= SEEN_CONFIDENCE).map(Joint::point);
         Rect::bounding(seen).or_else(|| Rect::bounding(self.joints.iter().map(Joint::point)))
+    }
+
+    /// The box the whole body fills: the seen joints' box widened past the outermost joint
+    /// centres to the skin, with room above the eyes and ears for the top of the head (the feet
+    /// have joints of their own: heels and toes). Trackers and annotations draw people this way;
+    /// the joints alone cut the head and hands in half.
+    pub fn body_extent(&self) -> Option<Rect> {
+        let b = self.bounding_box()?;
+        let (side, above, below) = (BODY_PAD_SIDE * b.w, BODY_PAD_ABOVE * b.h, BODY_PAD_BELOW * b.h);
+        Some(Rect { x: b.x - side, y: b.y - above, w: b.w + 2.0 * side, h: b.h + above + below })
     }
 
     /// The body's size in pixels (the longer side of its box): the unit that makes speeds and
@@ -73,6 +88,16 @@ mod tests {
         let carried = pose.carried(5.0, -2.0, 1.04);
         assert_eq!((carried.time, carried.score), (1.04, 0.8));
         assert!(carried.joints.iter().all(|j| *j == Joint { x: 15.0, y: 18.0, confidence: 0.7 }));
+    }
+
+    #[test]
+    fn the_body_extent_holds_the_joints_with_room_for_the_head() {
+        let joint = |x, y| Joint { x, y, confidence: 0.9 };
+        let pose = PoseFrame { time: 0.0, score: 0.9, joints: vec![joint(100.0, 50.0), joint(140.0, 250.0)] };
+        let b = pose.body_extent().unwrap();
+        assert!(b.x < 100.0 && b.x + b.w > 140.0);
+        assert!(50.0 - b.y > b.y + b.h - 250.0, "more room above than below: {b:?}");
+        assert_eq!(PoseFrame { time: 0.0, score: 0.0, joints: vec![] }.body_extent(), None);
     }
 
     #[test]

@@ -12,7 +12,10 @@
 //! - Upstream feedback (`events.rs`): the tracker's re-detection requests (`aicoach/redetect`)
 //!   and the pose estimator's report of where it saw the athlete (`aicoach/pose-seen`).
 
+use std::ops::ControlFlow;
 use std::sync::Once;
+
+use gst::buffer::BufferMetaForeachAction;
 
 use aicoach_vision::tracking::TrackState;
 use aicoach_vision::{Detection, Rect};
@@ -139,6 +142,21 @@ pub fn add_athlete(buffer: &mut gst::BufferRef, a: &AthleteInfo, width: u32, hei
     meta.add_param(tracking_structure(a));
 }
 
+/// Moves the athlete's box to `rect`, keeping the rest of what the tracker said; false when the
+/// buffer has no athlete. The ROI meta has no way to replace its parameters, so the meta is
+/// attached anew.
+pub fn set_athlete_rect(buffer: &mut gst::BufferRef, rect: Rect, width: u32, height: u32) -> bool {
+    let Some(mut a) = athlete(buffer) else { return false };
+    buffer.foreach_meta_mut(|mut m| {
+        let is_athlete =
+            m.downcast_ref::<gst_video::VideoRegionOfInterestMeta>().is_some_and(|r| r.roi_type() == ROI_ATHLETE);
+        ControlFlow::Continue(if is_athlete { BufferMetaForeachAction::Remove } else { BufferMetaForeachAction::Keep })
+    });
+    a.rect = rect;
+    add_athlete(buffer, &a, width, height);
+    true
+}
+
 /// The tracker's view of the athlete on this buffer, if a tracker upstream attached it.
 pub fn athlete(buffer: &gst::BufferRef) -> Option<AthleteInfo> {
     let meta = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)?;
@@ -217,6 +235,31 @@ mod tests {
         };
         add_athlete(buffer.get_mut().unwrap(), &a, 640, 480);
         assert_eq!(athlete(&buffer), Some(a));
+    }
+
+    #[test]
+    fn moving_the_athletes_box_keeps_one_athlete_and_the_people() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        let b = buffer.get_mut().unwrap();
+        let person = Detection::boxed(Rect { x: 300.0, y: 20.0, w: 50.0, h: 100.0 }, 0.9);
+        add_person(b, &person, 640, 480);
+        let a = AthleteInfo {
+            rect: Rect { x: 10.0, y: 20.0, w: 30.0, h: 80.0 },
+            confidence: 0.7,
+            tracking_id: 2,
+            first_seen: None,
+            last_seen: None,
+            state: TrackState::Tracking,
+        };
+        add_athlete(b, &a, 640, 480);
+        let fitted = Rect { x: 8.0, y: 12.0, w: 36.0, h: 92.0 };
+        assert!(set_athlete_rect(b, fitted, 640, 480));
+        assert_eq!(athlete(&buffer), Some(AthleteInfo { rect: fitted, ..a }));
+        let athletes = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().filter(|m| m.roi_type() == ROI_ATHLETE);
+        assert_eq!(athletes.count(), 1);
+        assert_eq!(persons(&buffer), vec![person]);
+        assert!(!set_athlete_rect(gst::Buffer::new().get_mut().unwrap(), fitted, 640, 480));
     }
 
     #[test]

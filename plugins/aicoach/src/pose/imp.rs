@@ -36,6 +36,9 @@ const DEFAULT_LOOKAHEAD: u32 = 0;
 const DEFAULT_REFINE: Refine = Refine::Spatiotemporal;
 const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
 const DEFAULT_POST_MESSAGES: bool = false;
+/// The least overlap between the tracker's box and the body the pose shows for the two to be
+/// taken for one person (the box is then fitted to the body).
+const BODY_AGREEMENT: f32 = 0.3;
 /// The blank frame the models first run on.
 const WARM_UP_SIZE: (u32, u32) = (256, 256);
 
@@ -135,6 +138,13 @@ struct Held {
     carried: bool,
 }
 
+/// What every outgoing buffer's meta is written with.
+struct OutputContext {
+    model: String,
+    refine: RefineMode,
+    frame_size: Option<(u32, u32)>,
+}
+
 struct State {
     estimator: PoseEstimator,
     refiner: Refiner,
@@ -167,6 +177,14 @@ impl State {
                 self.info.as_ref().and_then(|i| timing::plausible_interval_ns(i.fps().numer(), i.fps().denom()));
             caps_rate.unwrap_or(timing::DEFAULT_INTERVAL_NS)
         })
+    }
+
+    fn output_context(&self) -> OutputContext {
+        OutputContext {
+            model: self.model.clone(),
+            refine: self.refine,
+            frame_size: self.info.as_ref().map(|i| (i.width(), i.height())),
+        }
     }
 
     fn take_refined(&mut self, refined: Option<Option<PoseFrame>>) {
@@ -316,21 +334,36 @@ fn athlete_box(buffer: &gst::BufferRef) -> Result<(Option<Rect>, u64), ()> {
     Ok((best, 0))
 }
 
+/// The tracker's box fitted to the body the pose shows, where the two are the same person: a
+/// tracker keeps a box's size between detections, the body changes shape every frame (a tuck,
+/// a stride, arms thrown out). Where they disagree the pose may be a neighbour's, and the
+/// tracker's box stays.
+fn fit_athlete_box(buffer: &mut gst::BufferRef, pose: &PoseFrame, width: u32, height: u32) {
+    let Some(athlete) = meta::athlete(buffer).filter(|a| a.state != TrackState::Lost) else { return };
+    if let Some(body) = pose.body_extent().filter(|b| b.iou(&athlete.rect) >= BODY_AGREEMENT) {
+        meta::set_athlete_rect(buffer, body, width, height);
+    }
+}
+
 impl AiCoachPose {
-    /// Attaches the refined pose (and posts it) and hands the buffer back.
-    fn finish(&self, held: Held, pose: Option<PoseFrame>, model: &str, refine: RefineMode) -> gst::Buffer {
+    /// Attaches the refined pose (and posts it), fits the athlete's box to it, and hands the
+    /// buffer back.
+    fn finish(&self, held: Held, pose: Option<PoseFrame>, out: &OutputContext) -> gst::Buffer {
         let (min_confidence, post_messages) = {
             let s = self.settings.lock().unwrap();
             (s.min_confidence as f32, s.post_messages)
         };
         let Held { mut buffer, tracking_id, roi_source, carried } = held;
         let structure = pose.as_ref().map(|p| {
-            let source = meta::PoseSource { tracking_id, model, refine: refine.name(), roi_source, carried };
+            let source = meta::PoseSource { tracking_id, model: &out.model, refine: out.refine.name(), roi_source, carried };
             meta::pose_structure(p, &source, min_confidence)
         });
         gst::log!(CAT, imp = self, "{:?}: pose {}", buffer.pts(), structure.is_some());
         if let Some(s) = &structure {
             meta::set_pose(buffer.make_mut(), s.clone());
+        }
+        if let Some((pose, (width, height))) = pose.as_ref().zip(out.frame_size) {
+            fit_athlete_box(buffer.make_mut(), pose, width, height);
         }
         if post_messages {
             let mut m = gst::Structure::builder("aicoachpose")
@@ -349,19 +382,19 @@ impl AiCoachPose {
     /// Sends every held buffer downstream, refined with what future there is (before EOS or
     /// any other serialized event, which must not overtake them).
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (out, model, refine) = {
+        let (out, context) = {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else { return Ok(gst::FlowSuccess::Ok) };
             for pose in state.refiner.drain() {
                 state.take_refined(Some(pose));
             }
-            (std::mem::take(&mut state.ready), state.model.clone(), state.refine)
+            (std::mem::take(&mut state.ready), state.output_context())
         };
         if !out.is_empty() {
             gst::debug!(CAT, imp = self, "draining {} held buffers", out.len());
         }
         for (held, pose) in out {
-            let buffer = self.finish(held, pose, &model, refine);
+            let buffer = self.finish(held, pose, &context);
             self.obj().src_pad().push(buffer)?;
         }
         Ok(gst::FlowSuccess::Ok)
@@ -583,14 +616,14 @@ impl BaseTransformImpl for AiCoachPose {
     }
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
-        let (next, model, refine) = {
+        let (next, context) = {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else { return Ok(GenerateOutputSuccess::NoOutput) };
             let Some(next) = state.ready.pop_front() else { return Ok(GenerateOutputSuccess::NoOutput) };
-            (next, state.model.clone(), state.refine)
+            (next, state.output_context())
         };
         let (held, pose) = next;
-        Ok(GenerateOutputSuccess::Buffer(self.finish(held, pose, &model, refine)))
+        Ok(GenerateOutputSuccess::Buffer(self.finish(held, pose, &context)))
     }
 }
 
