@@ -144,9 +144,11 @@ fn main() {
         counted.fetch_add(1, Ordering::Relaxed);
         gst::PadProbeReturn::Ok
     });
-    let seen = fresh.clone();
+    let reached = Arc::new(AtomicU64::new(0));
+    let (seen, arrived) = (fresh.clone(), reached.clone());
     let sink = receiver.by_name("sink").unwrap();
     sink.static_pad("sink").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        arrived.fetch_add(1, Ordering::Relaxed);
         if let Some(buffer) = info.buffer()
             && gstaicoach::meta::read_pose(buffer).is_some_and(|p| !p.carried)
         {
@@ -185,9 +187,10 @@ fn main() {
     let dropped = stats.get::<u64>("dropped").unwrap_or(0);
     let frames_in = frames_in.load(Ordering::Relaxed);
     let fresh = fresh.load(Ordering::Relaxed);
+    let reached = reached.load(Ordering::Relaxed);
     let latency_ms = latency.map(|l| l.mseconds());
     println!(
-        "{}x{} at {} fps, {frames_sent} frames sent: in {frames_in}, rendered on time {rendered}, dropped {dropped}, \
+        "{}x{} at {} fps, {frames_sent} frames sent: in {frames_in}, reached the sink {reached}, rendered on time {rendered}, dropped {dropped}, \
          fresh poses {fresh} ({:.0} %), reported latency {latency_ms:?} ms",
         o.width,
         o.height,
@@ -198,7 +201,8 @@ fn main() {
         "{}",
         serde_json::json!({
             "cpu": aicoach_benches::cpu_description(), "width": o.width, "height": o.height, "fps": o.fps,
-            "frames_sent": frames_sent, "frames_in": frames_in, "rendered": rendered, "dropped": dropped,
+
+            "frames_sent": frames_sent, "frames_in": frames_in, "reached_sink": reached, "rendered": rendered, "dropped": dropped,
             "fresh_poses": fresh, "latency_ms": latency_ms, "model": o.model, "bare": o.bare,
         })
     );

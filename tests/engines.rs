@@ -236,3 +236,42 @@ fn onnxruntime_probe_child() {
     let auto = Engine::load(&file, &options(EngineKind::Auto)).unwrap();
     println!("PROBE AUTO: {} ({})", auto.kind(), auto.selection().join("; "));
 }
+
+#[test]
+fn between_body_model_frames_the_landmark_model_follows_its_own_keypoints() {
+    use aicoach_inference::movenet::BodyModel;
+    use aicoach_inference::pose::PoseEstimator;
+    use aicoach_inference::pose::roi::RoiSource;
+    let photo = Photo::open(&opencv_sample("messi5.jpg"));
+    let opts = options(EngineKind::OnnxRuntime);
+    let landmarker = PoseLandmarker::load(ModelFile::bundled(ModelId::PoseLandmarkLite), &opts).unwrap();
+    let body = BodyModel::load(ModelFile::bundled(ModelId::MoveNetLightning), &opts).unwrap();
+    let mut estimator = PoseEstimator::with_body_model(landmarker, body);
+    let athlete =
+        PersonDetector::load(ModelFile::bundled(ModelId::PedestrianSsd), &opts).unwrap().detect(&photo.view()).unwrap()
+            [0]
+        .bbox;
+    let run = |estimator: &mut PoseEstimator, frames: usize| -> Vec<(RoiSource, Vec<Point>)> {
+        (0..frames)
+            .map(|i| {
+                let e = estimator.estimate(&photo.view(), Some(&athlete), i as f64 / 30.0).unwrap().expect("a pose");
+                (e.source, e.pose.joints.iter().map(|j| j.point()).collect())
+            })
+            .collect()
+    };
+    let every_frame = run(&mut estimator, 4);
+    assert!(every_frame.iter().all(|(source, _)| *source == RoiSource::Body));
+    estimator.reset();
+    estimator.set_body_every(3);
+    let paced = run(&mut estimator, 4);
+    let sources: Vec<RoiSource> = paced.iter().map(|(s, _)| *s).collect();
+    assert_eq!(sources, [RoiSource::Body, RoiSource::Keypoints, RoiSource::Keypoints, RoiSource::Body]);
+    // The landmark model alone finds the same body where both models together do: its joints
+    // (0..=28: face, arms, legs, feet) lie within a tenth of the body's size of theirs at the
+    // median (lite and MoveNet may disagree on a joint or two: an ankle by 15 %).
+    let size = athlete.h;
+    let mut distances: Vec<f32> =
+        paced[1].1.iter().zip(&every_frame[1].1).take(29).map(|(alone, both)| alone.distance(*both)).collect();
+    distances.sort_by(f32::total_cmp);
+    assert!(distances[distances.len() / 2] < 0.1 * size, "median {} of {size}", distances[distances.len() / 2]);
+}

@@ -2,7 +2,10 @@
 //! Live video on time: every element measures how long its work on a frame takes and adds a
 //! bound of it to the latency it reports, so a live sink waits for it; and when downstream
 //! says frames arrive late (a QoS event), the elements that analyse skip their analysis on the
-//! late frames (never the frames themselves) until they are on time again.
+//! late frames (never the frames themselves) until they are on time again. Live, they also pace
+//! their analysis so that it never takes more than a share of the stream's time: a streaming
+//! thread that spends every frame's interval on inference has nothing left for the frames
+//! themselves, and they fall behind before any QoS event can say so.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -24,6 +27,13 @@ const LIVE_LAG_LIMIT_NS: u64 = 200_000_000;
 /// However late the frames, at most this many in a row go without analysis: the picture a
 /// viewer sees keeps getting fresh results, and a stalled upstream cannot starve them.
 pub const MAX_SKIPPED_IN_A_ROW: u32 = 3;
+/// Live, an element's analysis takes at most this share of the stream's time unless it says
+/// otherwise ([`Realtime::set_analysis_share`]): the rest of the streaming thread's frame
+/// interval is for the other elements and the frames themselves (at 1080p50 a 19 ms pose runs
+/// on every second frame; at 720p30 on every frame).
+const LIVE_ANALYSIS_SHARE: f64 = 0.65;
+/// How fast the analysis' time estimate follows the latest analysed frames.
+const ANALYSIS_COST_RATE: f64 = 0.2;
 
 #[derive(Debug)]
 struct Inner {
@@ -40,6 +50,14 @@ struct Inner {
     /// frame arrives by design (an RTP jitter buffer alone holds 200 ms).
     upstream_latency_ns: u64,
     skipped_in_a_row: u32,
+    /// Running time of the last frame analysed, and what analysing a frame takes (a moving
+    /// average of the analysed frames' times): live, they pace the analysis.
+    analysed_at_ns: Option<u64>,
+    analysis_cost: Option<Duration>,
+    /// The frame being processed is analysed (its time, when recorded, is an analysis' time).
+    analysing: bool,
+    /// The share of the stream's time the analysis may take, live.
+    analysis_share: f64,
 }
 
 /// One element's processing-time bound and lateness, shared by its streaming thread (which
@@ -60,8 +78,22 @@ impl Realtime {
                 live: false,
                 upstream_latency_ns: 0,
                 skipped_in_a_row: 0,
+                analysed_at_ns: None,
+                analysis_cost: None,
+                analysing: false,
+                analysis_share: LIVE_ANALYSIS_SHARE,
             }),
         }
+    }
+
+    /// Whether upstream is live (as the last latency query said).
+    pub fn is_live(&self) -> bool {
+        self.inner.lock().unwrap().live
+    }
+
+    /// The share of a live stream's time this element's analysis may take (0..1].
+    pub fn set_analysis_share(&self, share: f64) {
+        self.inner.lock().unwrap().analysis_share = share.clamp(0.01, 1.0);
     }
 
     /// The bound to use before any frame is measured (e.g. after timing a warm-up run).
@@ -78,7 +110,8 @@ impl Realtime {
 
     /// Whether the analysis of a frame at `running_time_ns` should be skipped, the clock being
     /// at `clock_ns` (running time): downstream is late past it, or the source is live and the
-    /// frame far behind the clock; and not too many frames in a row were skipped already.
+    /// frame far behind the clock or too soon after the last one analysed (see
+    /// [`Realtime::set_analysis_share`]); and not too many frames in a row were skipped already.
     /// Counts the skip. A file (not live) is never behind: it is analysed whole.
     pub fn skip_analysis(&self, running_time_ns: Option<u64>, clock_ns: Option<u64>) -> bool {
         let mut inner = self.inner.lock().unwrap();
@@ -90,14 +123,21 @@ impl Realtime {
             (Some(t), Some(now)) => inner.live && now.saturating_sub(t) > inner.upstream_latency_ns + LIVE_LAG_LIMIT_NS,
             _ => false,
         };
-        let late = late_downstream || behind_the_clock;
-        if late && inner.skipped_in_a_row < MAX_SKIPPED_IN_A_ROW {
+        let too_soon = match (running_time_ns, inner.analysed_at_ns, inner.analysis_cost) {
+            (Some(t), Some(last), Some(cost)) if inner.live => {
+                (t.saturating_sub(last) as f64) < cost.as_nanos() as f64 / inner.analysis_share
+            }
+            _ => false,
+        };
+        let skip = (late_downstream || behind_the_clock || too_soon) && inner.skipped_in_a_row < MAX_SKIPPED_IN_A_ROW;
+        if skip {
             inner.skipped_in_a_row += 1;
-            true
         } else {
             inner.skipped_in_a_row = 0;
-            false
+            inner.analysed_at_ns = running_time_ns.or(inner.analysed_at_ns);
         }
+        inner.analysing = !skip;
+        skip
     }
 
     /// Records how long one frame took. Returns whether the bound has outgrown the latency
@@ -108,6 +148,12 @@ impl Realtime {
             inner.recent.pop_front();
         }
         inner.recent.push_back(took);
+        if std::mem::take(&mut inner.analysing) {
+            inner.analysis_cost = Some(match inner.analysis_cost {
+                Some(cost) => cost.mul_f64(1.0 - ANALYSIS_COST_RATE) + took.mul_f64(ANALYSIS_COST_RATE),
+                None => took,
+            });
+        }
         let bound = bound(&inner);
         let outgrown =
             inner.reported.is_some_and(|reported| bound.as_secs_f64() > reported.as_secs_f64() * REPORT_GROWTH);
@@ -139,6 +185,7 @@ impl Realtime {
         let mut inner = self.inner.lock().unwrap();
         inner.earliest_ns = None;
         inner.skipped_in_a_row = 0;
+        inner.analysed_at_ns = None;
     }
 }
 
@@ -215,6 +262,14 @@ impl Realtime {
     }
 }
 
+/// Turns off `GstBaseTransform`'s own QoS, which `GstVideoFilter` turns on: it drops the late
+/// frames themselves, and a live graph must lose no video frame. The elements answer QoS by
+/// shedding analysis instead ([`Realtime::skip_analysis`]).
+pub fn keep_late_frames(element: &gst_base::BaseTransform) {
+    use gst_base::prelude::*;
+    element.set_qos(false);
+}
+
 /// A buffer's running time in the element's segment (for comparing with QoS timestamps), and
 /// the clock's running time now.
 pub fn running_times(element: &gst_base::BaseTransform, pts: Option<gst::ClockTime>) -> (Option<u64>, Option<u64>) {
@@ -280,6 +335,33 @@ mod tests {
         rt.observe_qos(300 * MS, 50 * MS as i64);
         rt.reset_qos();
         assert!(!rt.skip_analysis(Some(310 * MS), None), "a flush forgets the lateness");
+    }
+
+    #[test]
+    fn live_analysis_is_paced_to_its_share_of_the_streams_time_a_files_never() {
+        let rt = Realtime::new(Duration::ZERO);
+        let analysed = |rt: &Realtime, frames: u64, interval_ms: u64, took_ms: u64| -> Vec<bool> {
+            (0..frames)
+                .map(|i| {
+                    let skip = rt.skip_analysis(Some(i * interval_ms * MS), None);
+                    rt.record(Duration::from_millis(if skip { 1 } else { took_ms }));
+                    !skip
+                })
+                .collect()
+        };
+        assert!(analysed(&rt, 6, 20, 19).iter().all(|&a| a), "a file: every frame");
+        let rt = Realtime::new(Duration::ZERO);
+        rt.inner.lock().unwrap().live = true;
+        // 19 ms of analysis at 50 fps: every second frame (19 / 0.6 = 32 ms between them).
+        assert_eq!(analysed(&rt, 6, 20, 19), [true, false, true, false, true, false]);
+        // The same analysis at 30 fps: every frame.
+        let rt = Realtime::new(Duration::ZERO);
+        rt.inner.lock().unwrap().live = true;
+        assert!(analysed(&rt, 6, 33, 19).iter().all(|&a| a));
+        // However slow the analysis, a few frames in a row at most go without.
+        let rt = Realtime::new(Duration::ZERO);
+        rt.inner.lock().unwrap().live = true;
+        assert_eq!(analysed(&rt, 6, 20, 200), [true, false, false, false, true, false]);
     }
 
     #[test]

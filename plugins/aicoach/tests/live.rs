@@ -55,3 +55,31 @@ fn a_live_chain_renders_every_frame_on_time() {
     // The latency includes the elements' processing, not only the source's frame.
     assert!(latency.is_some_and(|l| l > gst::ClockTime::from_mseconds(40)), "{latency:?}");
 }
+
+/// `GstVideoFilter` turns on `GstBaseTransform`'s QoS, which drops the frames a QoS event says
+/// are late; the elements shed analysis instead, so every frame comes out.
+#[test]
+fn no_element_drops_a_frame_that_qos_says_is_late() {
+    init();
+    for element in ["aicoachdetect", "aicoachtrack", "aicoachpose", "aicoachclassify", "aicoachoverlay"] {
+        let mut h = gst_check::Harness::new(element);
+        h.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=25/1");
+        let frame = |i: u64| {
+            let mut buffer = gst::Buffer::from_mut_slice(vec![90u8; 64 * 48 * 3]);
+            let b = buffer.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_mseconds(40 * i));
+            b.set_duration(gst::ClockTime::from_mseconds(40));
+            buffer
+        };
+        h.push(frame(0)).unwrap();
+        // The sink says the first frame came a second late: the next ones are late too.
+        let late = gst::event::Qos::new(gst::QOSType::Underflow, 2.0, 1_000_000_000, gst::ClockTime::ZERO);
+        assert!(h.push_upstream_event(late), "{element}: QoS event refused");
+        for i in 1..5 {
+            h.push(frame(i)).unwrap();
+        }
+        h.push_event(gst::event::Eos::new());
+        let out: Vec<_> = std::iter::from_fn(|| h.try_pull()).collect();
+        assert_eq!(out.len(), 5, "{element}: {} of 5 frames came out", out.len());
+    }
+}

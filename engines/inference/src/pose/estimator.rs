@@ -38,12 +38,18 @@ pub struct PoseEstimator {
     next_roi: Option<RotatedRect>,
     /// Where the last body was (with a body model): where to look when no box is given.
     last_body: Option<Rect>,
+    /// With a body model: run it on one analysed frame in this many, the landmark model
+    /// following its own keypoints in between (0 or 1: on every frame). See
+    /// [`PoseEstimator::set_body_every`].
+    body_every: u32,
+    /// Frames since the body model last ran.
+    since_body: u32,
 }
 
 impl PoseEstimator {
     /// The landmark model alone, following its own keypoints from frame to frame as MediaPipe does.
     pub fn new(landmarker: PoseLandmarker) -> Self {
-        Self { landmarker, body: None, next_roi: None, last_body: None }
+        Self { landmarker, body: None, next_roi: None, last_body: None, body_every: 0, since_body: 0 }
     }
 
     /// MoveNet finds the body in the athlete's box on every frame and places the landmark
@@ -65,10 +71,20 @@ impl PoseEstimator {
         self.landmarker
     }
 
+    /// Runs the body model on one frame in `every` (0 or 1: on every frame), the landmark model
+    /// following its own keypoints in between, as MediaPipe does: half the time per frame, for
+    /// a live stream that cannot afford both models on every frame. The landmark model's own
+    /// joints stand in for the body model's on those frames, and it may hop to a neighbour in a
+    /// crowd until the body model runs again.
+    pub fn set_body_every(&mut self, every: u32) {
+        self.body_every = every;
+    }
+
     /// Forgets the previous frame (new athlete, seek, new stream).
     pub fn reset(&mut self) {
         self.next_roi = None;
         self.last_body = None;
+        self.since_body = 0;
     }
 
     /// The athlete's pose at `time` seconds on `frame`, given their box when a tracker or
@@ -111,6 +127,11 @@ impl PoseEstimator {
         athlete: Option<&Rect>,
         time: f64,
     ) -> Result<Option<Estimate>> {
+        if let Some(estimate) = self.follow_landmarks(frame, athlete, time)? {
+            return Ok(Some(estimate));
+        }
+        self.since_body = 0;
+        self.next_roi = None;
         // Nobody detected or tracked yet: MoveNet looks at the whole frame, as it was made to
         // (a detector misses small or unusual people a single-person model still finds).
         let whole_frame = || RotatedRect::letterbox(frame.width(), frame.height());
@@ -141,7 +162,34 @@ impl PoseEstimator {
             let c = r.center();
             Rect::from_center(c.x, c.y, r.w * BODY_BOX_GROWTH, r.h * BODY_BOX_GROWTH)
         });
+        if same_person {
+            self.next_roi = landmarks.next_roi();
+        }
         let pose = fusion::fuse(&body, same_person.then_some(&landmarks), time);
         Ok(Some(Estimate { pose, roi, source }))
+    }
+
+    /// Between the body model's frames ([`PoseEstimator::set_body_every`]): the landmark model
+    /// alone on the region its last keypoints predict, while that region agrees with the
+    /// athlete's box and the model still sees a person there. `None`: the body model's turn.
+    fn follow_landmarks<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        athlete: Option<&Rect>,
+        time: f64,
+    ) -> Result<Option<Estimate>> {
+        if self.body_every <= 1 || self.since_body + 1 >= self.body_every {
+            return Ok(None);
+        }
+        let Some((roi, RoiSource::Keypoints)) = roi::choose(self.next_roi.as_ref(), athlete) else {
+            return Ok(None);
+        };
+        let landmarks = self.landmarker.estimate(frame, &roi)?;
+        if landmarks.pose_score < MIN_POSE_SCORE {
+            return Ok(None);
+        }
+        self.since_body += 1;
+        self.next_roi = landmarks.next_roi();
+        Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source: RoiSource::Keypoints }))
     }
 }

@@ -17,7 +17,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use crate::realtime::Realtime;
+use crate::realtime::{self, Realtime};
 use crate::{frame, meta};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -70,6 +70,11 @@ impl ObjectSubclass for AiCoachClassify {
 }
 
 impl ObjectImpl for AiCoachClassify {
+    fn constructed(&self) {
+        self.parent_constructed();
+        realtime::keep_late_frames(self.obj().upcast_ref());
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![

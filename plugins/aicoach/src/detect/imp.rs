@@ -29,6 +29,10 @@ const DEFAULT_MAX_DETECTIONS: u32 = person_detector::DEFAULT_MAX_DETECTIONS as u
 const DEFAULT_POST_MESSAGES: bool = false;
 /// The blank frame the detector first runs on.
 const WARM_UP_SIZE: (u32, u32) = (320, 240);
+/// Live, detection takes at most this share of the stream's time: it shares the streaming
+/// thread with the pose estimator (which takes the most), and a tracker asks for it every few
+/// frames at most.
+const LIVE_DETECTION_SHARE: f64 = 0.15;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -106,6 +110,12 @@ impl ObjectSubclass for AiCoachDetect {
 }
 
 impl ObjectImpl for AiCoachDetect {
+    fn constructed(&self) {
+        self.parent_constructed();
+        realtime::keep_late_frames(self.obj().upcast_ref());
+        self.realtime.set_analysis_share(LIVE_DETECTION_SHARE);
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![

@@ -256,7 +256,8 @@ mod tests {
         let fitted = Rect { x: 8.0, y: 12.0, w: 36.0, h: 92.0 };
         assert!(set_athlete_rect(b, fitted, 640, 480));
         assert_eq!(athlete(&buffer), Some(AthleteInfo { rect: fitted, ..a }));
-        let athletes = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().filter(|m| m.roi_type() == ROI_ATHLETE);
+        let athletes =
+            buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().filter(|m| m.roi_type() == ROI_ATHLETE);
         assert_eq!(athletes.count(), 1);
         assert_eq!(persons(&buffer), vec![person]);
         assert!(!set_athlete_rect(gst::Buffer::new().get_mut().unwrap(), fitted, 640, 480));

@@ -13,7 +13,7 @@ use gst_video::subclass::prelude::*;
 
 use crate::draw::scene::{self, Athlete, Layers, Scene};
 use crate::draw::{Canvas, Matrix, PixelLayout};
-use crate::realtime::Realtime;
+use crate::realtime::{self, Realtime};
 use crate::timing::{self, FrameClock};
 use crate::{frame, meta};
 
@@ -82,6 +82,11 @@ fn layer<'a>(layers: &'a mut Layers, name: &str) -> &'a mut bool {
 }
 
 impl ObjectImpl for AiCoachOverlay {
+    fn constructed(&self) {
+        self.parent_constructed();
+        realtime::keep_late_frames(self.obj().upcast_ref());
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let mut props: Vec<glib::ParamSpec> = LAYERS

@@ -39,6 +39,10 @@ const DEFAULT_POST_MESSAGES: bool = false;
 /// The least overlap between the tracker's box and the body the pose shows for the two to be
 /// taken for one person (the box is then fitted to the body).
 const BODY_AGREEMENT: f32 = 0.3;
+/// Live, the body model runs on one analysed frame in this many, the landmark model following
+/// its own keypoints in between: both models on every frame do not fit a live 1080p50 stream on
+/// two cores. Files are analysed with both on every frame.
+const LIVE_BODY_EVERY: u32 = 3;
 /// The blank frame the models first run on.
 const WARM_UP_SIZE: (u32, u32) = (256, 256);
 
@@ -211,6 +215,11 @@ impl ObjectSubclass for AiCoachPose {
 }
 
 impl ObjectImpl for AiCoachPose {
+    fn constructed(&self) {
+        self.parent_constructed();
+        realtime::keep_late_frames(self.obj().upcast_ref());
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -355,7 +364,8 @@ impl AiCoachPose {
         };
         let Held { mut buffer, tracking_id, roi_source, carried } = held;
         let structure = pose.as_ref().map(|p| {
-            let source = meta::PoseSource { tracking_id, model: &out.model, refine: out.refine.name(), roi_source, carried };
+            let source =
+                meta::PoseSource { tracking_id, model: &out.model, refine: out.refine.name(), roi_source, carried };
             meta::pose_structure(p, &source, min_confidence)
         });
         gst::log!(CAT, imp = self, "{:?}: pose {}", buffer.pts(), structure.is_some());
@@ -562,8 +572,8 @@ impl BaseTransformImpl for AiCoachPose {
             state.last_estimate = None;
         }
         state.tracking_id = Some(tracking_id);
-        // Downstream is late: this frame shows the last pose, moved with the athlete's box,
-        // and the estimator's time goes to catching up.
+        // Downstream is late, or live analysis is paced: this frame shows the last pose, moved
+        // with the athlete's box, and the estimator's time goes to catching up.
         let (at, now) = realtime::running_times(self.obj().upcast_ref(), buffer.pts());
         let carried = state.last_estimate.as_ref().map(|(pose, source, then)| {
             let shift = match (then, &athlete) {
@@ -572,12 +582,14 @@ impl BaseTransformImpl for AiCoachPose {
             };
             (pose.carried(shift.0, shift.1, time), *source)
         });
-        if let Some((pose, roi_source)) = carried
-            && self.realtime.skip_analysis(at, now)
-        {
-            gst::debug!(CAT, imp = self, "late: pose carried onto {:?}", buffer.pts());
-            let refined = state.refiner.push(Some(pose));
-            state.held.push_back(Held { buffer, tracking_id, roi_source, carried: true });
+        if self.realtime.skip_analysis(at, now) {
+            // With no pose to carry (nobody seen yet), the frame goes without one: it is the
+            // search for the athlete, on every frame, that a live stream cannot afford.
+            gst::debug!(CAT, imp = self, "late: pose carried onto {:?}: {}", buffer.pts(), carried.is_some());
+            let (pose, roi_source) = carried.map_or((None, ""), |(pose, source)| (Some(pose), source));
+            let carried = pose.is_some();
+            let refined = state.refiner.push(pose);
+            state.held.push_back(Held { buffer, tracking_id, roi_source, carried });
             state.take_refined(refined);
             drop(guard);
             if latency_grew {
@@ -585,6 +597,7 @@ impl BaseTransformImpl for AiCoachPose {
             }
             return Ok(gst::FlowSuccess::Ok);
         }
+        state.estimator.set_body_every(if self.realtime.is_live() { LIVE_BODY_EVERY } else { 0 });
         let estimate = frame::with_view(&buffer, &info, |view| state.estimator.estimate(view, athlete.as_ref(), time))
             .map_err(|e| {
                 gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));

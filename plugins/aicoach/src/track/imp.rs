@@ -12,7 +12,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use crate::input_check::InputCheck;
-use crate::realtime::Realtime;
+use crate::realtime::{self, Realtime};
 use crate::timing::FrameClock;
 use crate::{frame, meta};
 use aicoach_vision::tracking::{AthleteTracker, PoseCue, SelectRule, TrackState, TrackerConfig};
@@ -126,6 +126,11 @@ impl ObjectSubclass for AiCoachTrack {
 }
 
 impl ObjectImpl for AiCoachTrack {
+    fn constructed(&self) {
+        self.parent_constructed();
+        realtime::keep_late_frames(self.obj().upcast_ref());
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let defaults = TrackerConfig::default();
