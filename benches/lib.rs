@@ -2,13 +2,19 @@
 //! Inputs shared by the benchmarks.
 
 use aicoach_inference::models::ModelSpec;
+use aicoach_inference::tensor::ElementType;
 use aicoach_inference::{EngineKind, Tensor};
 
 /// A smooth deterministic image-like tensor for `spec`'s input (values in 0..1).
 pub fn synthetic_input(spec: &ModelSpec) -> Tensor {
     let shape = spec.input_shape();
     let n: usize = shape.iter().product();
-    Tensor::f32(shape, (0..n).map(|i| (i as f32 * 0.0137).sin() * 0.5 + 0.5).collect()).unwrap()
+    let wave = (0..n).map(|i| (i as f32 * 0.0137).sin() * 0.5 + 0.5);
+    match spec.input_type {
+        ElementType::F32 => Tensor::f32(shape, wave.collect()).unwrap(),
+        // MoveNet takes pixel values as integers.
+        ElementType::I32 => Tensor::i32(shape, wave.map(|v| (v * 255.0) as i32).collect()).unwrap(),
+    }
 }
 
 /// A 1280x720 RGBx frame with some structure, like a decoded camera frame.
