@@ -13,7 +13,7 @@ use aicoach_vision::geometry::{Point, RotatedRect};
 use aicoach_vision::image::RgbSource;
 
 pub const DEFAULT_MIN_SCORE: f32 = 0.5;
-pub const DEFAULT_MAX_DETECTIONS: usize = 5;
+pub const DEFAULT_MAX_DETECTIONS: usize = 10;
 
 enum Decoder {
     /// BlazePose's SSD anchors, computed once.

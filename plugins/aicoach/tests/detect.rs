@@ -118,6 +118,8 @@ fn bad_properties_fail_at_start_with_a_message_naming_them() {
         ("engine=gpu9", "gpu9"),
         ("model=lite", "pose model, not a person detector"),
         ("model=/nonexistent/det.onnx", "/nonexistent/det.onnx"),
+        ("search-model=huge", "search-model: unknown detector model 'huge'"),
+        ("search-model=full", "search-model: 'full' is a pose model"),
     ] {
         let error = common::first_error(&format!("videotestsrc num-buffers=2 ! aicoachdetect {props} ! fakesink"));
         assert!(error.contains(expected), "{props}: {error}");
@@ -131,7 +133,7 @@ fn bad_properties_fail_at_start_with_a_message_naming_them() {
 fn a_large_clear_athlete_has_a_box_on_the_first_frame() {
     init();
     let mut sources: Vec<String> =
-        ["tune_a_video/man-skiing.mp4", "tune_a_video/man-surfing.mp4", "openpose/video.avi"]
+        ["tune_a_video/man-skiing.mp4", "tune_a_video/man-surfing.mp4", "openpose/video.avi", "sports2d/demo.mp4"]
             .iter()
             .map(|clip| format!("filesrc location={} ! decodebin ! videoconvert", common::shared_video(clip).display()))
             .collect();
@@ -145,4 +147,24 @@ fn a_large_clear_athlete_has_a_box_on_the_first_frame() {
         assert_eq!(state, TrackState::Tracking, "{source}");
         assert!(rect.h > 100.0, "{source}: {rect:?}");
     }
+}
+
+/// On the first frame of sports2d's demo the pedestrian SSD (the default detector) finds
+/// nobody: the athlete is backlit, arms and legs spread in a jumping jack. NanoDet, which joins
+/// it while the athlete is looked for, finds him; without it the tracker has no one to follow.
+#[test]
+fn the_search_detector_finds_the_athlete_the_first_one_misses() {
+    init();
+    let clip = common::shared_video("sports2d/demo.mp4");
+    let first_athlete = |props: &str| {
+        let sample = common::first_sample(&format!(
+            "filesrc location={} ! decodebin ! videoconvert ! aicoachdetect {props} ! aicoachtrack ! appsink name=sink",
+            clip.display()
+        ));
+        meta::athlete(sample.buffer().unwrap())
+    };
+    assert_eq!(first_athlete("search-model=none"), None, "the pedestrian SSD alone finds him now");
+    let athlete = first_athlete("").expect("no athlete on the first frame with the search detector");
+    // The athlete (about 135 x 390 px on the roof, left of centre), not someone in the background.
+    assert!(athlete.rect.h > 300.0 && athlete.rect.x < 800.0, "{athlete:?}");
 }

@@ -5,6 +5,8 @@ use std::sync::{LazyLock, Mutex};
 
 use aicoach_inference::person_detector;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
+use aicoach_vision::Detection;
+use aicoach_vision::image::PackedView;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -22,6 +24,9 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_MODEL: &str = "ssdlite";
+const DEFAULT_SEARCH_MODEL: &str = "nanodet";
+/// Two detectors' boxes overlapping by more than this are one person.
+const SAME_PERSON_IOU: f32 = 0.5;
 // The detector's own defaults, written once (in `aicoach-inference`).
 const DEFAULT_THRESHOLD: f64 = person_detector::DEFAULT_MIN_SCORE as f64;
 const DEFAULT_INTERVAL: u32 = 0;
@@ -40,6 +45,10 @@ struct Settings {
     /// outputs of one of them (its kind is taken from the file name: containing "nanodet", "ssd",
     /// or else the BlazePose detector).
     model: String,
+    /// A second detector that joins the first while the athlete is being looked for (the first
+    /// frame, and whenever a tracker asks while searching or lost): `none`, or a name or path
+    /// as `model` takes.
+    search_model: String,
     engine: inference::Engine,
     threshold: f64,
     interval: u32,
@@ -52,6 +61,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             model: DEFAULT_MODEL.into(),
+            search_model: DEFAULT_SEARCH_MODEL.into(),
             engine: DEFAULT_ENGINE,
             threshold: DEFAULT_THRESHOLD,
             interval: DEFAULT_INTERVAL,
@@ -64,29 +74,46 @@ impl Default for Settings {
 
 impl Settings {
     fn model_file(&self) -> Result<ModelFile, String> {
-        match ModelId::from_name(&self.model) {
-            Ok(id @ (ModelId::PoseDetector | ModelId::NanoDet | ModelId::PedestrianSsd)) => Ok(ModelFile::bundled(id)),
-            Ok(_) => Err(format!("'{}' is a pose model, not a person detector", self.model)),
-            Err(_) if self.model.ends_with(".onnx") => {
-                let id = if self.model.contains("nanodet") {
-                    ModelId::NanoDet
-                } else if self.model.contains("ssd") {
-                    ModelId::PedestrianSsd
-                } else {
-                    ModelId::PoseDetector
-                };
-                Ok(ModelFile::custom(id, &self.model))
-            }
-            Err(_) => Err(format!(
-                "unknown detector model '{}' (expected ssdlite, blazepose-detector, nanodet, or a path to a .onnx file)",
-                self.model
-            )),
+        detector_file(&self.model)
+    }
+
+    /// The search detector's file: none when switched off or the same as the first.
+    fn search_model_file(&self) -> Result<Option<ModelFile>, String> {
+        if self.search_model == "none" || self.search_model == self.model {
+            return Ok(None);
         }
+        detector_file(&self.search_model).map(Some)
+    }
+}
+
+/// A person detector's file from a name users type or a path.
+fn detector_file(model: &str) -> Result<ModelFile, String> {
+    match ModelId::from_name(model) {
+        Ok(id @ (ModelId::PoseDetector | ModelId::NanoDet | ModelId::PedestrianSsd)) => Ok(ModelFile::bundled(id)),
+        Ok(_) => Err(format!("'{model}' is a pose model, not a person detector")),
+        Err(_) if model.ends_with(".onnx") => {
+            let id = if model.contains("nanodet") {
+                ModelId::NanoDet
+            } else if model.contains("ssd") {
+                ModelId::PedestrianSsd
+            } else {
+                ModelId::PoseDetector
+            };
+            Ok(ModelFile::custom(id, model))
+        }
+        Err(_) => Err(format!(
+            "unknown detector model '{model}' (expected ssdlite, blazepose-detector, nanodet, or a path to a .onnx file)"
+        )),
     }
 }
 
 struct State {
     detector: PersonDetector,
+    /// Joins `detector` while the athlete is looked for.
+    search_detector: Option<PersonDetector>,
+    /// The athlete is being looked for: the first frame, or a tracker asked while searching or
+    /// lost.
+    searching: bool,
     info: Option<gst_video::VideoInfo>,
     /// Frames since the detector last ran.
     since_detection: u64,
@@ -123,6 +150,14 @@ impl ObjectImpl for AiCoachDetect {
                     .nick("Model")
                     .blurb("Person detector: ssdlite (pedestrian SSD, people of any pose), blazepose-detector (large people whose face shows), nanodet, or a path to an .onnx file of one of these kinds")
                     .default_value(Some(DEFAULT_MODEL))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("search-model")
+                    .nick("Search model")
+                    .blurb("A second detector that joins the first while the athlete is looked for (the first frame; \
+                        a tracker searching or lost): nanodet (finds small people and unusual poses the pedestrian SSD misses), \
+                        another model name or .onnx path, or none")
+                    .default_value(Some(DEFAULT_SEARCH_MODEL))
                     .mutable_ready()
                     .build(),
                 inference::engine_param(),
@@ -164,6 +199,10 @@ impl ObjectImpl for AiCoachDetect {
         let mut settings = self.settings.lock().unwrap();
         match pspec.name() {
             "model" => settings.model = value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_MODEL.into()),
+            "search-model" => {
+                settings.search_model =
+                    value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_SEARCH_MODEL.into())
+            }
             // Checked in start(), which fails with an error naming the bad value.
             "engine" => settings.engine = value.get().unwrap(),
             "threshold" => settings.threshold = value.get().unwrap(),
@@ -179,6 +218,7 @@ impl ObjectImpl for AiCoachDetect {
         let settings = self.settings.lock().unwrap();
         match pspec.name() {
             "model" => settings.model.to_value(),
+            "search-model" => settings.search_model.to_value(),
             "engine" => settings.engine.to_value(),
             "threshold" => settings.threshold.to_value(),
             "interval" => settings.interval.to_value(),
@@ -232,7 +272,27 @@ impl BaseTransformImpl for AiCoachDetect {
         for line in detector.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
-        *self.state.lock().unwrap() = Some(State { detector, info: None, since_detection: 0, pending: true });
+        let search_file = settings
+            .search_model_file()
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("search-model: {e}")))?;
+        let search_detector = match search_file {
+            Some(file) => {
+                let mut search = PersonDetector::load(file, &options).map_err(|e| {
+                    gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the search detector: {e}"))
+                })?;
+                let (w, h) = WARM_UP_SIZE;
+                let blank = vec![128u8; (w * h * 3) as usize];
+                let view = PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
+                search.detect(&view).map_err(|e| {
+                    gst::error_msg!(gst::LibraryError::Failed, ("The search detector fails on a blank frame: {e}"))
+                })?;
+                gst::info!(CAT, imp = self, "search detector {} on {}", settings.search_model, search.engine().kind());
+                Some(search)
+            }
+            None => None,
+        };
+        *self.state.lock().unwrap() =
+            Some(State { detector, search_detector, searching: true, info: None, since_detection: 0, pending: true });
         Ok(())
     }
 
@@ -254,6 +314,7 @@ impl BaseTransformImpl for AiCoachDetect {
             gst::debug!(CAT, imp = self, "re-detection requested: {:?}", event.structure());
             if let Some(state) = self.state.lock().unwrap().as_mut() {
                 state.pending = true;
+                state.searching = meta::redetect_to_search(&event);
             }
             return true;
         }
@@ -297,18 +358,34 @@ impl BaseTransformImpl for AiCoachDetect {
         let info = frame::negotiated(self, state.info.as_ref())?;
         state.detector.min_score = threshold as f32;
         state.detector.max_detections = max_detections as usize;
+        if let Some(search) = state.search_detector.as_mut() {
+            search.min_score = threshold as f32;
+            search.max_detections = max_detections as usize;
+        }
+        // Live, the search detector stays out: its run would add its time to the latency every
+        // frame waits for (the processing bound is the slowest recent frame's).
+        let search = state.searching && !self.realtime.is_live();
         let detections = {
-            frame::with_view(buf, &info, |view| state.detector.detect(view))
-                .map_err(|e| {
-                    gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                    gst::FlowError::Error
-                })?
-                .map_err(|e| {
-                    gst::element_imp_error!(self, gst::LibraryError::Failed, ("Detection failed: {e}"));
-                    gst::FlowError::Error
-                })?
+            frame::with_view(buf, &info, |view| {
+                let mut found = state.detector.detect(view)?;
+                if let Some(search) = state.search_detector.as_mut().filter(|_| search) {
+                    found = merge_detections(found, search.detect(view)?, max_detections as usize);
+                }
+                Ok::<_, aicoach_inference::EngineError>(found)
+            })
+            .map_err(|e| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
+                gst::FlowError::Error
+            })?
+            .map_err(|e| {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Detection failed: {e}"));
+                gst::FlowError::Error
+            })?
         };
         state.pending = false;
+        // Until a tracker asks to search again (or with no tracker, after the first frame), the
+        // first detector is enough.
+        state.searching = false;
         state.since_detection = 0;
         drop(guard);
 
@@ -330,6 +407,12 @@ impl BaseTransformImpl for AiCoachDetect {
     }
 }
 
+/// The people two detectors found, once each: where their boxes overlap by more than
+/// [`SAME_PERSON_IOU`], the surer one stays.
+fn merge_detections(first: Vec<Detection>, second: Vec<Detection>, max: usize) -> Vec<Detection> {
+    aicoach_inference::nms::hard_nms(first.into_iter().chain(second).collect(), SAME_PERSON_IOU, max)
+}
+
 /// Caps arrive parsed; frames are read in `transform_ip` (why not `transform_frame_ip`: see
 /// [`crate::frame`]).
 impl VideoFilterImpl for AiCoachDetect {
@@ -345,6 +428,7 @@ impl VideoFilterImpl for AiCoachDetect {
             // A new resolution means the people found before are in the wrong coordinates.
             state.info = Some(info);
             state.pending = true;
+            state.searching = true;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //!   person score. The tracker uses it to verify its track when its own filter is unsure.
 
 use aicoach_vision::Rect;
+use aicoach_vision::tracking::TrackState;
 
 pub const REDETECT_EVENT: &str = "aicoach/redetect";
 pub const POSE_SEEN_EVENT: &str = "aicoach/pose-seen";
@@ -19,6 +20,14 @@ pub fn redetect_event(reason: &str) -> gst::Event {
 
 pub fn is_redetect_event(event: &gst::EventRef) -> bool {
     named(event, REDETECT_EVENT).is_some()
+}
+
+/// Whether a re-detection request comes from a tracker looking for the athlete (searching or
+/// lost) rather than checking one it follows.
+pub fn redetect_to_search(event: &gst::EventRef) -> bool {
+    named(event, REDETECT_EVENT)
+        .and_then(|s| s.get::<&str>("reason").ok())
+        .is_some_and(|reason| reason == TrackState::Searching.name() || reason == TrackState::Lost.name())
 }
 
 /// Where the pose estimator saw the athlete's body on one frame.
@@ -70,6 +79,8 @@ mod tests {
     fn redetect_event_is_recognised() {
         gst::init().unwrap();
         assert!(is_redetect_event(&redetect_event("lost")));
+        assert!(redetect_to_search(&redetect_event("lost")) && redetect_to_search(&redetect_event("searching")));
+        assert!(!redetect_to_search(&redetect_event("verifying")));
         let other = gst::event::CustomUpstream::new(gst::Structure::new_empty("something/else"));
         assert!(!is_redetect_event(&other));
         assert_eq!(read_pose_seen(&other), None);
