@@ -46,6 +46,8 @@ struct Inner {
     reported: Option<Duration>,
     /// Upstream is live (from the latency query).
     live: bool,
+    /// A latency query has said whether upstream is live.
+    live_known: bool,
     /// Upstream's minimum latency (from the latency query): how far behind the clock a live
     /// frame arrives by design (an RTP jitter buffer alone holds 200 ms).
     upstream_latency_ns: u64,
@@ -76,6 +78,7 @@ impl Realtime {
                 initial,
                 reported: None,
                 live: false,
+                live_known: false,
                 upstream_latency_ns: 0,
                 skipped_in_a_row: 0,
                 analysed_at_ns: None,
@@ -89,6 +92,23 @@ impl Realtime {
     /// Whether upstream is live (as the last latency query said).
     pub fn is_live(&self) -> bool {
         self.inner.lock().unwrap().live
+    }
+
+    /// Asks upstream whether it is live, unless a latency query has said so already: the first
+    /// frames of a live stream can come before the sink's latency query reaches the element,
+    /// and they must not be taken for a file's.
+    pub fn learn_liveness(&self, sink_pad: &gst::Pad) {
+        if self.inner.lock().unwrap().live_known {
+            return;
+        }
+        let mut query = gst::query::Latency::new();
+        let answer = sink_pad.peer_query(&mut query).then(|| query.result());
+        let mut inner = self.inner.lock().unwrap();
+        inner.live_known = true;
+        if let Some((live, min, _)) = answer {
+            inner.live = live;
+            inner.upstream_latency_ns = min.nseconds();
+        }
     }
 
     /// The share of a live stream's time this element's analysis may take (0..1].
@@ -238,6 +258,7 @@ impl Realtime {
         {
             let mut inner = self.inner.lock().unwrap();
             inner.live = live;
+            inner.live_known = true;
             inner.upstream_latency_ns = min.nseconds();
         }
         let added = extra + gst::ClockTime::from_nseconds(self.latency().as_nanos() as u64);
