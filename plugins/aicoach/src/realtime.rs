@@ -48,6 +48,8 @@ struct Inner {
     live: bool,
     /// A latency query has said whether upstream is live.
     live_known: bool,
+    /// Upstream's answer when asked directly ([`Realtime::upstream_live`]).
+    asked_live: Option<bool>,
     /// Upstream's minimum latency (from the latency query): how far behind the clock a live
     /// frame arrives by design (an RTP jitter buffer alone holds 200 ms).
     upstream_latency_ns: u64,
@@ -79,6 +81,7 @@ impl Realtime {
                 reported: None,
                 live: false,
                 live_known: false,
+                asked_live: None,
                 upstream_latency_ns: 0,
                 skipped_in_a_row: 0,
                 analysed_at_ns: None,
@@ -94,21 +97,25 @@ impl Realtime {
         self.inner.lock().unwrap().live
     }
 
-    /// Asks upstream whether it is live, unless a latency query has said so already: the first
-    /// frames of a live stream can come before the sink's latency query reaches the element,
-    /// and they must not be taken for a file's.
-    pub fn learn_liveness(&self, sink_pad: &gst::Pad) {
-        if self.inner.lock().unwrap().live_known {
-            return;
+    /// Whether upstream is live: as a latency query through the element said, or else as
+    /// upstream answers when asked (once). The first frames of a live stream can come before
+    /// the sink's latency query reaches the element, and some decisions (running a second
+    /// model) must not take them for a file's. Only the answer is kept: the pacing waits for
+    /// the pipeline's own query, so a test harness (which says it is live) paces nothing.
+    pub fn upstream_live(&self, sink_pad: &gst::Pad) -> bool {
+        {
+            let inner = self.inner.lock().unwrap();
+            if inner.live_known {
+                return inner.live;
+            }
+            if let Some(live) = inner.asked_live {
+                return live;
+            }
         }
         let mut query = gst::query::Latency::new();
-        let answer = sink_pad.peer_query(&mut query).then(|| query.result());
-        let mut inner = self.inner.lock().unwrap();
-        inner.live_known = true;
-        if let Some((live, min, _)) = answer {
-            inner.live = live;
-            inner.upstream_latency_ns = min.nseconds();
-        }
+        let live = sink_pad.peer_query(&mut query) && query.result().0;
+        self.inner.lock().unwrap().asked_live = Some(live);
+        live
     }
 
     /// The share of a live stream's time this element's analysis may take (0..1].

@@ -364,8 +364,7 @@ impl BaseTransformImpl for AiCoachDetect {
         }
         // Live, the search detector stays out: its run would add its time to the latency every
         // frame waits for (the processing bound is the slowest recent frame's).
-        self.realtime.learn_liveness(self.obj().sink_pad());
-        let search = state.searching && !self.realtime.is_live();
+        let search = state.searching && !self.realtime.upstream_live(self.obj().sink_pad());
         let detections = {
             frame::with_view(buf, &info, |view| {
                 let mut found = state.detector.detect(view)?;

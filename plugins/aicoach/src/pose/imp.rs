@@ -597,7 +597,6 @@ impl BaseTransformImpl for AiCoachPose {
             }
             return Ok(gst::FlowSuccess::Ok);
         }
-        self.realtime.learn_liveness(self.obj().sink_pad());
         state.estimator.set_body_every(if self.realtime.is_live() { LIVE_BODY_EVERY } else { 0 });
         let estimate = frame::with_view(&buffer, &info, |view| state.estimator.estimate(view, athlete.as_ref(), time))
             .map_err(|e| {
