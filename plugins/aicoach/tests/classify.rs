@@ -94,7 +94,7 @@ fn analyse(frames: u32, props: &str) -> Vec<Value> {
     let dir = temp_dir(&format!("analyse-{frames}-{}", props.len()));
     let path = dir.join("report.jsonl");
     let pipeline = gst::parse::launch(&format!(
-        "filesrc location={VIDEO} ! decodebin ! videoconvert ! identity eos-after={frames} ! \
+        "filesrc location={VIDEO} ! avidemux ! identity eos-after={frames} ! decodebin ! videoconvert ! \
          aicoachdetect model=nanodet ! aicoachtrack ! aicoachpose ! \
          aicoachclassify report-location={} {props} ! fakesink",
         path.display()

@@ -165,7 +165,7 @@ fn window_and_model_change_in_ready_and_bad_values_are_rejected_clearly() {
 /// and tracker feed both pose elements through a tee, so the two differ only by refinement.
 fn video_poses(frames: u32) -> (Vec<Option<PoseFrame>>, Vec<Option<PoseFrame>>) {
     let pipeline = gst::parse::launch(&format!(
-        "filesrc location={VIDEO} ! decodebin ! videoconvert ! identity eos-after={frames} ! \
+        "filesrc location={VIDEO} ! avidemux ! identity eos-after={frames} ! decodebin ! videoconvert ! \
          aicoachdetect model=nanodet ! aicoachtrack ! tee name=t \
          t. ! queue ! aicoachpose refine=none min-confidence=0 ! appsink name=raw sync=false \
          t. ! queue ! aicoachpose refine=spatiotemporal min-confidence=0 ! appsink name=refined sync=false"

@@ -119,11 +119,13 @@ fn encode(source: &str, encoder: &str, path: &Path) {
 }
 
 /// The first `frames` (or one more: `identity eos-after` lets N-1 or N through) frames of the
-/// pedestrian video at half size, as raw video in a launch fragment.
+/// pedestrian video at half size, as raw video in a launch fragment. The clip is cut in the
+/// demuxer's thread, before decoding: cut after decodebin, frames queued in it slipped past
+/// `eos-after` in CI (a "20-frame" clip came out over 600 frames long).
 fn walk(frames: u32) -> String {
     format!(
-        "filesrc location={VIDEO} ! decodebin ! videoconvert ! videoscale ! \
-         video/x-raw,width=384,height=288 ! identity eos-after={} ",
+        "filesrc location={VIDEO} ! avidemux ! identity eos-after={} ! decodebin ! videoconvert ! videoscale ! \
+         video/x-raw,width=384,height=288 ",
         frames + 1
     )
 }
