@@ -6,7 +6,6 @@ use std::sync::{LazyLock, Mutex};
 use aicoach_inference::person_detector;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
 use aicoach_vision::Detection;
-use aicoach_vision::image::PackedView;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -280,10 +279,7 @@ impl BaseTransformImpl for AiCoachDetect {
                 let mut search = PersonDetector::load(file, &options).map_err(|e| {
                     gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the search detector: {e}"))
                 })?;
-                let (w, h) = WARM_UP_SIZE;
-                let blank = vec![128u8; (w * h * 3) as usize];
-                let view = PackedView::rgb(&blank, w, h).expect("a packed RGB frame");
-                search.detect(&view).map_err(|e| {
+                realtime::on_blank_frame(WARM_UP_SIZE, |view| search.detect(view)).map_err(|e| {
                     gst::error_msg!(gst::LibraryError::Failed, ("The search detector fails on a blank frame: {e}"))
                 })?;
                 gst::info!(CAT, imp = self, "search detector {} on {}", settings.search_model, search.engine().kind());
@@ -356,11 +352,9 @@ impl BaseTransformImpl for AiCoachDetect {
             return Ok(gst::FlowSuccess::Ok);
         }
         let info = frame::negotiated(self, state.info.as_ref())?;
-        state.detector.min_score = threshold as f32;
-        state.detector.max_detections = max_detections as usize;
-        if let Some(search) = state.search_detector.as_mut() {
-            search.min_score = threshold as f32;
-            search.max_detections = max_detections as usize;
+        for detector in std::iter::once(&mut state.detector).chain(state.search_detector.as_mut()) {
+            detector.min_score = threshold as f32;
+            detector.max_detections = max_detections as usize;
         }
         // Live, the search detector stays out: its run would add its time to the latency every
         // frame waits for (the processing bound is the slowest recent frame's).
