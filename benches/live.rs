@@ -120,7 +120,10 @@ fn main() {
     let chain = if o.bare {
         "identity".to_string()
     } else {
-        format!("aicoachdetect ! aicoachtrack ! aicoachpose model={} ! aicoachclassify ! aicoachoverlay", o.model)
+        format!(
+            "aicoachdetect name=first ! aicoachtrack ! aicoachpose model={} ! aicoachclassify ! aicoachoverlay name=last",
+            o.model
+        )
     };
     let receiver = gst::parse::launch(&format!(
         "udpsrc port={port} caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96\" ! \
@@ -139,6 +142,8 @@ fn main() {
 
     let frames_in = Arc::new(AtomicU64::new(0));
     let fresh = Arc::new(AtomicU64::new(0));
+    let carried = Arc::new(AtomicU64::new(0));
+    let tracked = Arc::new(AtomicU64::new(0));
     let counted = frames_in.clone();
     receiver.by_name("in").unwrap().static_pad("src").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, _| {
         counted.fetch_add(1, Ordering::Relaxed);
@@ -146,13 +151,18 @@ fn main() {
     });
     let reached = Arc::new(AtomicU64::new(0));
     let (seen, arrived) = (fresh.clone(), reached.clone());
+    let (seen_carried, seen_tracked) = (carried.clone(), tracked.clone());
     let sink = receiver.by_name("sink").unwrap();
     sink.static_pad("sink").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         arrived.fetch_add(1, Ordering::Relaxed);
-        if let Some(buffer) = info.buffer()
-            && gstaicoach::meta::read_pose(buffer).is_some_and(|p| !p.carried)
-        {
-            seen.fetch_add(1, Ordering::Relaxed);
+        let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
+        match gstaicoach::meta::read_pose(buffer) {
+            Some(p) if p.carried => seen_carried.fetch_add(1, Ordering::Relaxed),
+            Some(_) => seen.fetch_add(1, Ordering::Relaxed),
+            None => 0,
+        };
+        if gstaicoach::meta::athlete(buffer).is_some_and(|a| a.state != aicoach_vision::tracking::TrackState::Lost) {
+            seen_tracked.fetch_add(1, Ordering::Relaxed);
         }
         gst::PadProbeReturn::Ok
     });
@@ -176,6 +186,18 @@ fn main() {
     // What the sink waits for: the latency query's answer (the `latency` property stays unset).
     let mut query = gst::query::Latency::new();
     let latency = receiver.query(&mut query).then(|| query.result().1);
+    // The five elements' own share: the latency at the last one's output minus what reaches the
+    // first (the jitter buffer's and the decoder's).
+    let latency_at = |pad: gst::Pad, across: bool| {
+        let mut q = gst::query::Latency::new();
+        let answered = if across { pad.peer_query(&mut q) } else { pad.query(&mut q) };
+        answered.then(|| q.result().1)
+    };
+    let elements_latency = (|| {
+        let before = latency_at(receiver.by_name("first")?.static_pad("sink")?, true)?;
+        let after = latency_at(receiver.by_name("last")?.static_pad("src")?, false)?;
+        Some(after.saturating_sub(before).mseconds())
+    })();
     receiver.send_event(gst::event::Eos::new());
     let _ = receiver.bus().unwrap().timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos]);
     let stats = sink.property::<gst::Structure>("stats");
@@ -187,11 +209,14 @@ fn main() {
     let dropped = stats.get::<u64>("dropped").unwrap_or(0);
     let frames_in = frames_in.load(Ordering::Relaxed);
     let fresh = fresh.load(Ordering::Relaxed);
+    let carried = carried.load(Ordering::Relaxed);
+    let tracked = tracked.load(Ordering::Relaxed);
     let reached = reached.load(Ordering::Relaxed);
     let latency_ms = latency.map(|l| l.mseconds());
     println!(
         "{}x{} at {} fps, {frames_sent} frames sent: in {frames_in}, reached the sink {reached}, rendered on time {rendered}, dropped {dropped}, \
-         fresh poses {fresh} ({:.0} %), reported latency {latency_ms:?} ms",
+         fresh poses {fresh} ({:.0} %), carried {carried}, athlete tracked on {tracked}, \
+         reported latency {latency_ms:?} ms (the five elements' {elements_latency:?})",
         o.width,
         o.height,
         o.fps,
@@ -203,7 +228,8 @@ fn main() {
             "cpu": aicoach_benches::cpu_description(), "width": o.width, "height": o.height, "fps": o.fps,
 
             "frames_sent": frames_sent, "frames_in": frames_in, "reached_sink": reached, "rendered": rendered, "dropped": dropped,
-            "fresh_poses": fresh, "latency_ms": latency_ms, "model": o.model, "bare": o.bare,
+            "fresh_poses": fresh, "carried_poses": carried, "tracked": tracked,
+            "latency_ms": latency_ms, "elements_latency_ms": elements_latency, "model": o.model, "bare": o.bare,
         })
     );
 }

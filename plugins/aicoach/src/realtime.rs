@@ -31,7 +31,7 @@ pub const MAX_SKIPPED_IN_A_ROW: u32 = 3;
 /// otherwise ([`Realtime::set_analysis_share`]): the rest of the streaming thread's frame
 /// interval is for the other elements and the frames themselves (at 1080p50 a 19 ms pose runs
 /// on every second frame; at 720p30 on every frame).
-const LIVE_ANALYSIS_SHARE: f64 = 0.65;
+const LIVE_ANALYSIS_SHARE: f64 = 0.8;
 /// How fast the analysis' time estimate follows the latest analysed frames.
 const ANALYSIS_COST_RATE: f64 = 0.2;
 
@@ -385,7 +385,7 @@ mod tests {
         assert!(analysed(&rt, 6, 20, 19).iter().all(|&a| a), "a file: every frame");
         let rt = Realtime::new(Duration::ZERO);
         rt.inner.lock().unwrap().live = true;
-        // 19 ms of analysis at 50 fps: every second frame (19 / 0.65 = 29 ms between them).
+        // 19 ms of analysis at 50 fps: every second frame (19 / 0.8 = 24 ms between them).
         assert_eq!(analysed(&rt, 6, 20, 19), [true, false, true, false, true, false]);
         // The same analysis at 30 fps: every frame.
         let rt = Realtime::new(Duration::ZERO);
