@@ -6,7 +6,7 @@ use super::fusion;
 use super::roi::{self, RoiSource};
 use crate::PoseLandmarker;
 use crate::error::Result;
-use crate::movenet::BodyModel;
+use crate::movenet::{Body, BodyModel};
 use aicoach_vision::geometry::{Rect, RotatedRect};
 use aicoach_vision::image::RgbSource;
 use aicoach_vision::pose::PoseFrame;
@@ -44,12 +44,16 @@ pub struct PoseEstimator {
     body_every: u32,
     /// Frames since the body model last ran.
     since_body: u32,
+    /// Whether the landmark model may run on its predicted region in a second thread while the
+    /// body model runs ([`PoseEstimator::set_concurrent`]).
+    concurrent: bool,
 }
 
 impl PoseEstimator {
     /// The landmark model alone, following its own keypoints from frame to frame as MediaPipe does.
     pub fn new(landmarker: PoseLandmarker) -> Self {
-        Self { landmarker, body: None, next_roi: None, last_body: None, body_every: 0, since_body: 0 }
+        let concurrent = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        Self { landmarker, body: None, next_roi: None, last_body: None, body_every: 0, since_body: 0, concurrent }
     }
 
     /// MoveNet finds the body in the athlete's box on every frame and places the landmark
@@ -80,6 +84,16 @@ impl PoseEstimator {
         self.body_every = every;
     }
 
+    /// With a body model and a region predicted by the last frame's landmarks: run the landmark
+    /// model there in a second thread while the body model runs, and keep its result when it
+    /// agrees with the body ([`fusion::agrees`]); otherwise it runs again on the region the body
+    /// places, as without. The pose's body joints are the body model's either way, and the
+    /// frame takes about the longer model's time instead of both models' (default: where the
+    /// machine has more than one core).
+    pub fn set_concurrent(&mut self, concurrent: bool) {
+        self.concurrent = concurrent;
+    }
+
     /// Forgets the previous frame (new athlete, seek, new stream).
     pub fn reset(&mut self) {
         self.next_roi = None;
@@ -90,7 +104,7 @@ impl PoseEstimator {
     /// The athlete's pose at `time` seconds on `frame`, given their box when a tracker or
     /// detector knows it. Without a box the model follows its own previous keypoints; with
     /// neither there is nothing to look at.
-    pub fn estimate<S: RgbSource + ?Sized>(
+    pub fn estimate<S: RgbSource + Sync + ?Sized>(
         &mut self,
         frame: &S,
         athlete: Option<&Rect>,
@@ -121,7 +135,7 @@ impl PoseEstimator {
         Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source }))
     }
 
-    fn estimate_with_body<S: RgbSource + ?Sized>(
+    fn estimate_with_body<S: RgbSource + Sync + ?Sized>(
         &mut self,
         frame: &S,
         athlete: Option<&Rect>,
@@ -131,28 +145,38 @@ impl PoseEstimator {
             return Ok(Some(estimate));
         }
         self.since_body = 0;
-        self.next_roi = None;
-        // Nobody detected or tracked yet: MoveNet looks at the whole frame, as it was made to
-        // (a detector misses small or unusual people a single-person model still finds).
-        let whole_frame = || RotatedRect::letterbox(frame.width(), frame.height());
+        let predicted = self.next_roi.take().filter(|_| self.concurrent);
         let looked_at = athlete.copied().or(self.last_body);
-        let body = match (self.body.as_mut(), &looked_at) {
-            (Some(model), Some(b)) => model.estimate(frame, b)?,
-            (Some(model), None) => model.estimate_in(frame, &whole_frame())?,
-            (None, _) => None,
+        let (body, early) = match predicted {
+            Some(region) => {
+                let (landmarker, body_model) = (&mut self.landmarker, self.body.as_mut());
+                let (body, early) = std::thread::scope(|s| {
+                    let early = s.spawn(|| landmarker.estimate(frame, &region));
+                    let body = find_body(body_model, frame, looked_at.as_ref());
+                    (body, early.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                });
+                (body?, Some((early?, region)))
+            }
+            None => (find_body(self.body.as_mut(), frame, looked_at.as_ref())?, None),
         };
         let Some(body) = body else {
             self.last_body = None;
             return Ok(None);
         };
-        let (roi, source) = match body.landmark_region() {
-            Some(r) => (r, RoiSource::Body),
+        let agreed = early.filter(|(l, _)| l.pose_score >= MIN_POSE_SCORE && fusion::agrees(&body, l));
+        let (landmarks, roi, source) = match agreed {
+            Some((landmarks, region)) => (landmarks, region, RoiSource::Keypoints),
             None => {
-                let b = looked_at.unwrap_or_else(|| whole_frame().bounding_rect());
-                (roi::from_box(&b), RoiSource::Box)
+                let (roi, source) = match body.landmark_region() {
+                    Some(r) => (r, RoiSource::Body),
+                    None => {
+                        let whole_frame = || RotatedRect::letterbox(frame.width(), frame.height()).bounding_rect();
+                        (roi::from_box(&looked_at.unwrap_or_else(whole_frame)), RoiSource::Box)
+                    }
+                };
+                (self.landmarker.estimate(frame, &roi)?, roi, source)
             }
         };
-        let landmarks = self.landmarker.estimate(frame, &roi)?;
         let same_person = landmarks.pose_score >= MIN_POSE_SCORE && fusion::agrees(&body, &landmarks);
         if !same_person && body.score() < MIN_BODY_SCORE {
             self.last_body = None;
@@ -191,5 +215,20 @@ impl PoseEstimator {
         self.since_body += 1;
         self.next_roi = landmarks.next_roi();
         Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source: RoiSource::Keypoints }))
+    }
+}
+
+/// MoveNet's body in `looked_at` (the athlete's box, or where the last body was); with neither,
+/// in the whole frame, as it was made to look (a detector misses small or unusual people a
+/// single-person model still finds).
+fn find_body<S: RgbSource + ?Sized>(
+    model: Option<&mut BodyModel>,
+    frame: &S,
+    looked_at: Option<&Rect>,
+) -> Result<Option<Body>> {
+    match (model, looked_at) {
+        (Some(model), Some(b)) => model.estimate(frame, b),
+        (Some(model), None) => model.estimate_in(frame, &RotatedRect::letterbox(frame.width(), frame.height())),
+        (None, _) => Ok(None),
     }
 }
