@@ -21,6 +21,16 @@ else
 fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+if [ $# -eq 0 ] && [ -f "$DATA/openpose/video.avi" ]; then
+  # The issue's second size: the first clip scaled to 1920x1080 (H.264, as a camera gives it).
+  gst-launch-1.0 -q filesrc location="$DATA/openpose/video.avi" ! decodebin ! videoconvert ! videoscale ! \
+    video/x-raw,format=I420,width=1920,height=1080 ! x264enc speed-preset=veryfast ! h264parse ! mp4mux ! \
+    filesink location="$OUT/openpose-1920x1080.mp4"
+  VIDEOS+=("$OUT/openpose-1920x1080.mp4")
+fi
+# Figures from different CPUs are never one figure: every run names its CPU and SIMD flags.
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'sse4_2|avx|avx2|fma|f16c|avx512f|avx512bw|avx512_vnni' | tr '\n' ' ')
+echo "== cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; $flags"
 
 echo "== building (release)"
 cargo build --release -q -p gst-plugin-aicoach -p aicoach-benches --bin pipeline-bench
@@ -44,7 +54,7 @@ for video in "${VIDEOS[@]}"; do
       complexity=$([ "$model" = lite ] && echo 0 || echo 1)
       theirs=$(for run in 1 2 3; do
           GLOG_minloglevel=2 "$PY" benches/mediapipe_peer.py "$video" --complexity "$complexity" --out "$OUT/mp-$model.jsonl" 2>/dev/null
-        done | tee /dev/stderr | python3 -c 'import json,sys,statistics; print(statistics.median(json.loads(l)["fps"] for l in sys.stdin))')
+        done | tee >(cat >&2) | python3 -c 'import json,sys,statistics; print(statistics.median(json.loads(l)["fps"] for l in sys.stdin))')
       awk -v o="$ours" -v t="$theirs" -v m="$model" 'BEGIN { printf "%s: ours %.1f fps / MediaPipe %.1f fps = %.2fx (medians of 3)\n", m, o, t, o / t }'
       echo "keypoints, ours vs MediaPipe ($model): $(python3 benches/compare_keypoints.py "$OUT/ours-$model.jsonl" "$OUT/mp-$model.jsonl")"
     fi
