@@ -151,10 +151,20 @@ impl PoseEstimator {
             Some(region) => {
                 let (landmarker, body_model) = (&mut self.landmarker, self.body.as_mut());
                 let (body, early) = std::thread::scope(|s| {
-                    let early = s.spawn(|| landmarker.estimate(frame, &region));
+                    // Without a thread to spare (the system refused one), the two run in turn.
+                    let beside = std::thread::Builder::new()
+                        .name("aicoach-landmarks".into())
+                        .spawn_scoped(s, || landmarker.estimate(frame, &region));
                     let body = find_body(body_model, frame, looked_at.as_ref());
-                    (body, early.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    let early = beside
+                        .ok()
+                        .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+                    (body, early)
                 });
+                let early = match early {
+                    Some(landmarks) => landmarks,
+                    None => self.landmarker.estimate(frame, &region),
+                };
                 (body?, Some((early?, region)))
             }
             None => (find_body(self.body.as_mut(), frame, looked_at.as_ref())?, None),
