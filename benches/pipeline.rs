@@ -87,7 +87,7 @@ fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
     };
     format!(
         "filesrc location=\"{video}\" ! decodebin ! videoconvert ! {queue}\
-         aicoachdetect name=aicoachdetect model=nanodet engine={engine} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
+         aicoachdetect name=aicoachdetect model=nanodet search-model=ssdlite engine={engine} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
          aicoachpose name=aicoachpose model={model} engine={engine} ! \
          aicoachclassify name=aicoachclassify{report} ! aicoachoverlay name=aicoachoverlay ! {sink}",
         video = o.video,

@@ -12,5 +12,5 @@ SINK=${SINK:-autovideosink}
 exec gst-launch-1.0 -e compositor name=mix sink_1::xpos=640 ! videoconvert ! $SINK \
   filesrc location="$VIDEO" ! decodebin ! $PREPARE ! videoscale ! video/x-raw,width=640,height=360 ! tee name=feed \
   feed. ! queue ! mix.sink_0 \
-  feed. ! queue ! aicoachdetect model="$DETECTOR" ! aicoachtrack ! aicoachpose ! \
+  feed. ! queue ! aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" ! aicoachtrack ! aicoachpose ! \
     aicoachclassify profile="$PROFILE" ! aicoachoverlay ! mix.sink_1

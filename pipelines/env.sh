@@ -7,6 +7,11 @@ export GST_PLUGIN_PATH="$PLUGIN_DIR${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 [ -f "$PLUGIN_DIR/libgstaicoach.so" ] || { echo "build first: pipelines/setup.sh" >&2; exit 1; }
 # The person detector: nanodet finds people of any size; blazepose-detector wants them large.
 DETECTOR=${DETECTOR:-nanodet}
+# The second detector, joining the first on the first frame and while the athlete is looked for
+# (files only: a live stream cannot wait for two): NanoDet-m scores some large, clear people
+# under its threshold (a sprinter alone on the track at 0.36 to 0.41) of whom the pedestrian SSD
+# is sure, and the SSD misses small people NanoDet finds. `none` leaves it out.
+SEARCH_DETECTOR=${SEARCH_DETECTOR:-ssdlite}
 PROFILE=${PROFILE:-freestyle-aerials}
 # Queues for file analysis: decoding, detection and the rest then run in their own streaming
 # threads and share the cores (the detector's occasional long frames overlap with pose

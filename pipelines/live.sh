@@ -16,5 +16,5 @@ SINK=${SINK:-autovideosink}
 QUEUE="queue max-size-buffers=3 max-size-bytes=0 max-size-time=0"
 # shellcheck disable=SC2086
 exec gst-launch-1.0 -e $SOURCE ! $PREPARE ! $QUEUE ! \
-  aicoachdetect model="$DETECTOR" ! aicoachtrack ! aicoachpose ! \
+  aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" ! aicoachtrack ! aicoachpose ! \
   aicoachclassify profile="$PROFILE" ! aicoachoverlay ! videoconvert ! $SINK

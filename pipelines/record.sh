@@ -20,6 +20,6 @@ ENCODE="videoconvert ! $H264 key-int-max=30 ! $MP4MUX fragment-duration=1000"
 exec gst-launch-1.0 -e $SOURCE ! $PREPARE ! tee name=camera \
   camera. ! queue ! $ENCODE ! filesink location="$OUT/$stamp.camera.mp4" \
   camera. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 ! \
-    aicoachdetect model="$DETECTOR" ! aicoachtrack ! aicoachpose ! \
+    aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" ! aicoachtrack ! aicoachpose ! \
     aicoachclassify profile="$PROFILE" report-location="$OUT/$stamp.jsonl" ! aicoachoverlay ! \
     queue ! $ENCODE ! filesink location="$OUT/$stamp.annotated.mp4"
