@@ -12,6 +12,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
 fn models(c: &mut Criterion) {
+    // Figures from different CPUs are never one figure: the run names its CPU first.
+    println!("cpu: {}", aicoach_benches::cpu_description());
     for spec in MODELS {
         let mut group = c.benchmark_group(spec.name);
         group.sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));

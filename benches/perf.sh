@@ -28,13 +28,12 @@ if [ $# -eq 0 ] && [ -f "$DATA/openpose/video.avi" ]; then
     filesink location="$OUT/openpose-1920x1080.mp4"
   VIDEOS+=("$OUT/openpose-1920x1080.mp4")
 fi
-# Figures from different CPUs are never one figure: every run names its CPU and SIMD flags.
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'sse4_2|avx|avx2|fma|f16c|avx512f|avx512bw|avx512_vnni' | tr '\n' ' ')
-echo "== cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; $flags"
 
 echo "== building (release)"
 cargo build --release -q -p gst-plugin-aicoach -p aicoach-benches --bin pipeline-bench
 BENCH=target/release/pipeline-bench
+# Figures from different CPUs are never one figure: the run names its CPU and SIMD flags first.
+echo "== cpu: $($BENCH --cpu)"
 
 if [ "${SKIP_PEER:-}" != 1 ]; then
   PY=$(bash benches/mediapipe-venv.sh "${MPVENV:-/tmp/aicoach-mpvenv}" | tail -1)

@@ -57,13 +57,18 @@ fn parse_args() -> Result<Options, String> {
             }
             "--report" => options.report = Some(value("--report")?),
             "--label" => options.label = value("--label")?,
+            // For scripts: the CPU line every figure is printed with, alone.
+            "--cpu" => {
+                println!("{}", aicoach_benches::cpu_description());
+                std::process::exit(0)
+            }
             _ if arg.starts_with("--") => return Err(format!("unknown option {arg}")),
             _ => options.video = arg,
         }
     }
     if options.video.is_empty() {
         return Err("usage: pipeline-bench VIDEO [--model lite|full] [--engine E] [--encode] [--split] \
-                    [--loops N] [--report FILE] [--label TEXT]"
+                    [--loops N] [--report FILE] [--label TEXT] | pipeline-bench --cpu"
             .into());
     }
     Ok(options)

@@ -8,6 +8,8 @@ set -euo pipefail
 source "$(dirname "$0")/../pipelines/env.sh"
 VIDEO=${1:?usage: $0 VIDEO [ENGINE...]}; shift
 ENGINES=("${@:-cpu}"); [ $# -gt 0 ] || ENGINES=(cpu onnxruntime)
+(cd "$REPO" && cargo build --release -q -p aicoach-benches --bin pipeline-bench)
+echo "cpu: $("$REPO/target/release/pipeline-bench" --cpu)"
 frames=$(gst-launch-1.0 -v filesrc location="$VIDEO" ! decodebin ! videoconvert ! fakesink silent=false 2>/dev/null | grep -c "chain" || true)
 echo "$VIDEO: $frames frames"
 for engine in "${ENGINES[@]}"; do

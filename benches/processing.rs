@@ -16,6 +16,8 @@ const W: u32 = 1280;
 const H: u32 = 720;
 
 fn preprocessing(c: &mut Criterion) {
+    // Figures from different CPUs are never one figure: the run names its CPU first.
+    println!("cpu: {}", aicoach_benches::cpu_description());
     let frame = synthetic_frame(W, H);
     let view = PackedView::new(&frame, W, H, W as usize * 4, PackedFormat::Rgbx).unwrap();
     let mut g = c.benchmark_group("preprocess-1280x720");

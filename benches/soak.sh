@@ -10,6 +10,7 @@ VIDEO=${1:-/usr/share/doc/opencv-doc/examples/data/vtest.avi}
 MINUTES=${2:-30}
 cd "$REPO"
 cargo build --release -q -p aicoach-benches --bin pipeline-bench
+echo "cpu: $(target/release/pipeline-bench --cpu)"
 # The clip's length: its frames over the frame rate of its decoded caps.
 seconds=$(python3 - "$VIDEO" <<'PY'
 import re, subprocess, sys
