@@ -5,7 +5,7 @@
 //! Every element is a `GstVideoFilter` (caps arrive parsed through `set_info`) but none uses
 //! `transform_frame_ip`: it maps each frame for writing, which copies memory a tee shares, and
 //! its frame gives no access to the buffer whose metadata every element writes. The analysis
-//! elements map for reading in `transform_ip` ([`with_view`]); the overlay maps for writing
+//! elements map for reading in `transform_ip` ([`analyse`]); the overlay maps for writing
 //! only when it has something to draw.
 
 use aicoach_vision::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
@@ -59,7 +59,7 @@ pub fn resized(old: Option<&gst_video::VideoInfo>, new: &gst_video::VideoInfo) -
 }
 
 /// Maps `buffer` for reading as a frame of `info` and hands `f` a view of it.
-pub fn with_view<R>(
+fn with_view<R>(
     buffer: &gst::BufferRef,
     info: &gst_video::VideoInfo,
     f: impl FnOnce(&FrameView) -> R,
@@ -67,6 +67,27 @@ pub fn with_view<R>(
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
         .map_err(|_| "cannot map the frame for reading (buffer smaller than its caps say?)".to_string())?;
     Ok(f(&view(&frame)?))
+}
+
+/// Runs `analysis` on the buffer's frame, posting its failures as the element's errors: a frame
+/// that cannot be read (`StreamError::Format`) or the analysis' own error (`LibraryError::Failed`,
+/// "`what` failed: ...").
+pub fn analyse<T: ElementImpl, R, E: std::fmt::Display>(
+    imp: &T,
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    what: &str,
+    analysis: impl FnOnce(&FrameView) -> Result<R, E>,
+) -> Result<R, gst::FlowError> {
+    with_view(buffer, info, analysis)
+        .map_err(|e| {
+            gst::element_imp_error!(imp, gst::StreamError::Format, ("{e}"));
+            gst::FlowError::Error
+        })?
+        .map_err(|e| {
+            gst::element_imp_error!(imp, gst::LibraryError::Failed, ("{what} failed: {e}"));
+            gst::FlowError::Error
+        })
 }
 
 /// The packed RGB layout of a format, `None` for YUV ones.

@@ -359,23 +359,13 @@ impl BaseTransformImpl for AiCoachDetect {
         // Live, the search detector stays out: its run would add its time to the latency every
         // frame waits for (the processing bound is the slowest recent frame's).
         let search = state.searching && !self.realtime.upstream_live(self.obj().sink_pad());
-        let detections = {
-            frame::with_view(buf, &info, |view| {
-                let mut found = state.detector.detect(view)?;
-                if let Some(search) = state.search_detector.as_mut().filter(|_| search) {
-                    found = merge_detections(found, search.detect(view)?, max_detections as usize);
-                }
-                Ok::<_, aicoach_inference::EngineError>(found)
-            })
-            .map_err(|e| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                gst::FlowError::Error
-            })?
-            .map_err(|e| {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Detection failed: {e}"));
-                gst::FlowError::Error
-            })?
-        };
+        let detections = frame::analyse(self, buf, &info, "Detection", |view| {
+            let mut found = state.detector.detect(view)?;
+            if let Some(search) = state.search_detector.as_mut().filter(|_| search) {
+                found = merge_detections(found, search.detect(view)?, max_detections as usize);
+            }
+            Ok::<_, aicoach_inference::EngineError>(found)
+        })?;
         state.pending = false;
         // Until a tracker asks to search again (or with no tracker, after the first frame), the
         // first detector is enough.

@@ -598,15 +598,9 @@ impl BaseTransformImpl for AiCoachPose {
             return Ok(gst::FlowSuccess::Ok);
         }
         state.estimator.set_body_every(if self.realtime.is_live() { LIVE_BODY_EVERY } else { 0 });
-        let estimate = frame::with_view(&buffer, &info, |view| state.estimator.estimate(view, athlete.as_ref(), time))
-            .map_err(|e| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                gst::FlowError::Error
-            })?
-            .map_err(|e| {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Pose estimation failed: {e}"));
-                gst::FlowError::Error
-            })?;
+        let estimate = frame::analyse(self, &buffer, &info, "Pose estimation", |view| {
+            state.estimator.estimate(view, athlete.as_ref(), time)
+        })?;
         let roi_source = estimate.as_ref().map_or("", |e| e.source.name());
         // Tell the tracker where the body is now, before refinement delays it: it verifies its
         // track with this when its own filter is unsure (a flip, motion blur, back light).

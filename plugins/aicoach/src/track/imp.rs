@@ -334,13 +334,9 @@ impl BaseTransformImpl for AiCoachTrack {
         let pose = state.pose_cue(buf.pts());
         let time = state.clock.time(buf.pts().map(|t| t.nseconds()));
         state.remember_pts(buf.pts());
-        let output = {
-            frame::with_view(buf, &info, |view| state.tracker.update(view, time, persons.as_deref(), pose.as_ref()))
-                .map_err(|e| {
-                    gst::element_imp_error!(self, gst::StreamError::Format, ("{e}"));
-                    gst::FlowError::Error
-                })?
-        };
+        let output = frame::analyse(self, buf, &info, "Tracking", |view| {
+            Ok::<_, std::convert::Infallible>(state.tracker.update(view, time, persons.as_deref(), pose.as_ref()))
+        })?;
 
         let pts = buf.pts();
         if output.track_id != state.track_id {
