@@ -575,19 +575,18 @@ impl BaseTransformImpl for AiCoachPose {
         // Downstream is late, or live analysis is paced: this frame shows the last pose, moved
         // with the athlete's box, and the estimator's time goes to catching up.
         let (at, now) = realtime::running_times(self.obj().upcast_ref(), buffer.pts());
-        let carried = state.last_estimate.as_ref().map(|(pose, source, then)| {
-            let shift = match (then, &athlete) {
-                (Some(then), Some(now)) => (now.center().x - then.center().x, now.center().y - then.center().y),
-                _ => (0.0, 0.0),
-            };
-            (pose.carried(shift.0, shift.1, time), *source)
-        });
         if self.realtime.skip_analysis(at, now) {
             // With no pose to carry (nobody seen yet), the frame goes without one: it is the
             // search for the athlete, on every frame, that a live stream cannot afford.
-            gst::debug!(CAT, imp = self, "late: pose carried onto {:?}: {}", buffer.pts(), carried.is_some());
-            let (pose, roi_source) = carried.map_or((None, ""), |(pose, source)| (Some(pose), source));
+            let (pose, roi_source) = state.last_estimate.as_ref().map_or((None, ""), |(pose, source, then)| {
+                let shift = match (then, &athlete) {
+                    (Some(then), Some(now)) => (now.center().x - then.center().x, now.center().y - then.center().y),
+                    _ => (0.0, 0.0),
+                };
+                (Some(pose.carried(shift.0, shift.1, time)), *source)
+            });
             let carried = pose.is_some();
+            gst::debug!(CAT, imp = self, "late: pose carried onto {:?}: {carried}", buffer.pts());
             let refined = state.refiner.push(pose);
             state.held.push_back(Held { buffer, tracking_id, roi_source, carried });
             state.take_refined(refined);
