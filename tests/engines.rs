@@ -7,7 +7,7 @@ use aicoach_inference::blazepose;
 use aicoach_inference::{Engine, EngineOptions, ModelFile, ModelId, PersonDetector, PoseLandmarker, Tensor};
 use aicoach_tests::{Photo, fixture, opencv_sample};
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
-use aicoach_vision::{Point, RotatedRect};
+use aicoach_vision::{Point, Rect, RotatedRect};
 use serde_json::Value;
 
 fn reference() -> Value {
@@ -237,34 +237,46 @@ fn onnxruntime_probe_child() {
     println!("PROBE AUTO: {} ({})", auto.kind(), auto.selection().join("; "));
 }
 
-#[test]
-fn between_body_model_frames_the_landmark_model_follows_its_own_keypoints() {
+/// The Messi photo, MoveNet and landmark lite on ONNX Runtime, and the box the pedestrian SSD
+/// puts around the first person: what the estimator tests look at.
+fn messi_estimator() -> (Photo, aicoach_inference::pose::PoseEstimator, Rect) {
     use aicoach_inference::movenet::BodyModel;
-    use aicoach_inference::pose::PoseEstimator;
-    use aicoach_inference::pose::roi::RoiSource;
     let photo = Photo::open(&opencv_sample("messi5.jpg"));
     let opts = options(EngineKind::OnnxRuntime);
     let landmarker = PoseLandmarker::load(ModelFile::bundled(ModelId::PoseLandmarkLite), &opts).unwrap();
     let body = BodyModel::load(ModelFile::bundled(ModelId::MoveNetLightning), &opts).unwrap();
-    let mut estimator = PoseEstimator::with_body_model(landmarker, body);
     let athlete =
         PersonDetector::load(ModelFile::bundled(ModelId::PedestrianSsd), &opts).unwrap().detect(&photo.view()).unwrap()
             [0]
         .bbox;
-    let run = |estimator: &mut PoseEstimator, frames: usize| -> Vec<(RoiSource, Vec<Point>)> {
-        (0..frames)
-            .map(|i| {
-                let e = estimator.estimate(&photo.view(), Some(&athlete), i as f64 / 30.0).unwrap().expect("a pose");
-                (e.source, e.pose.joints.iter().map(|j| j.point()).collect())
-            })
-            .collect()
-    };
+    (photo, aicoach_inference::pose::PoseEstimator::with_body_model(landmarker, body), athlete)
+}
+
+/// `frames` frames of the same photo through `estimator`: each one's region source and joints.
+fn estimated(
+    estimator: &mut aicoach_inference::pose::PoseEstimator,
+    photo: &Photo,
+    athlete: &Rect,
+    frames: usize,
+) -> Vec<(aicoach_inference::pose::roi::RoiSource, Vec<Point>)> {
+    (0..frames)
+        .map(|i| {
+            let e = estimator.estimate(&photo.view(), Some(athlete), i as f64 / 30.0).unwrap().expect("a pose");
+            (e.source, e.pose.joints.iter().map(|j| j.point()).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn between_body_model_frames_the_landmark_model_follows_its_own_keypoints() {
+    use aicoach_inference::pose::roi::RoiSource;
+    let (photo, mut estimator, athlete) = messi_estimator();
     estimator.set_concurrent(false);
-    let every_frame = run(&mut estimator, 4);
+    let every_frame = estimated(&mut estimator, &photo, &athlete, 4);
     assert!(every_frame.iter().all(|(source, _)| *source == RoiSource::Body));
     estimator.reset();
     estimator.set_body_every(3);
-    let paced = run(&mut estimator, 4);
+    let paced = estimated(&mut estimator, &photo, &athlete, 4);
     let sources: Vec<RoiSource> = paced.iter().map(|(s, _)| *s).collect();
     assert_eq!(sources, [RoiSource::Body, RoiSource::Keypoints, RoiSource::Keypoints, RoiSource::Body]);
     // The landmark model alone finds the same body where both models together do: its joints
@@ -279,31 +291,13 @@ fn between_body_model_frames_the_landmark_model_follows_its_own_keypoints() {
 
 #[test]
 fn the_landmark_model_runs_beside_the_body_model_on_the_region_its_keypoints_predict() {
-    use aicoach_inference::movenet::BodyModel;
-    use aicoach_inference::pose::PoseEstimator;
     use aicoach_inference::pose::roi::RoiSource;
-    let photo = Photo::open(&opencv_sample("messi5.jpg"));
-    let opts = options(EngineKind::OnnxRuntime);
-    let load = || {
-        let landmarker = PoseLandmarker::load(ModelFile::bundled(ModelId::PoseLandmarkLite), &opts).unwrap();
-        let body = BodyModel::load(ModelFile::bundled(ModelId::MoveNetLightning), &opts).unwrap();
-        PoseEstimator::with_body_model(landmarker, body)
-    };
-    let athlete =
-        PersonDetector::load(ModelFile::bundled(ModelId::PedestrianSsd), &opts).unwrap().detect(&photo.view()).unwrap()
-            [0]
-        .bbox;
-    let run = |concurrent: bool| -> Vec<(RoiSource, Vec<Point>)> {
-        let mut estimator = load();
+    let run = |concurrent: bool| {
+        let (photo, mut estimator, athlete) = messi_estimator();
         estimator.set_concurrent(concurrent);
-        (0..4)
-            .map(|i| {
-                let e = estimator.estimate(&photo.view(), Some(&athlete), i as f64 / 30.0).unwrap().expect("a pose");
-                (e.source, e.pose.joints.iter().map(|j| j.point()).collect())
-            })
-            .collect()
+        (estimated(&mut estimator, &photo, &athlete, 4), athlete)
     };
-    let (sequential, concurrent) = (run(false), run(true));
+    let ((sequential, _), (concurrent, athlete)) = (run(false), run(true));
     // The first frame has no keypoints to predict from; then the predicted region agrees.
     let sources: Vec<RoiSource> = concurrent.iter().map(|(s, _)| *s).collect();
     assert_eq!(sources, [RoiSource::Body, RoiSource::Keypoints, RoiSource::Keypoints, RoiSource::Keypoints]);
