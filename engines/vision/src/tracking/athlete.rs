@@ -23,22 +23,27 @@
 //!   forgotten and the tracker searches afresh: whoever it chooses then gets a new id, since
 //!   after so long a colour match is no proof of identity.
 //!
-//! Nobody the tracker has seen beside the athlete is ever taken for them (see [`Bystanders`]).
+//! Nobody the tracker has seen beside the athlete is ever taken for them (see [`Bystanders`]),
+//! and nobody who keeps their place in the world while the camera moves is taken for the one
+//! it follows (see `pan.rs`): a track that does so for a second is dropped and the
+//! athlete chosen afresh.
 
 use crate::image::RgbSource;
 use crate::{Detection, Point, Rect};
 
 use super::appearance::ColourModel;
 use super::bystanders::Bystanders;
+use super::camera::CameraMotion;
 use super::mosse::{self, Mosse};
 use super::motion::MotionModel;
+use super::pan::PanHistory;
 use super::patch::grey_patch;
 
-/// How much a box's size (the square root of its share of the frame) counts when choosing the
-/// athlete by `center`: a person filling the frame gains 0.3, as much as a score 0.3 higher.
 /// `frames_since_request` that makes the next frame ask for a detection at once (large, with
 /// room to count on without overflowing).
 const ASK_NOW: u32 = u32::MAX / 2;
+/// How much a box's size (the square root of its share of the frame) counts when choosing the
+/// athlete by `center`: a person filling the frame gains 0.3, as much as a score 0.3 higher.
 const SIZE_WEIGHT: f32 = 0.3;
 
 /// Which detection becomes the athlete when the tracker has none.
@@ -225,6 +230,9 @@ pub struct AthleteTracker {
     /// The current frame's time in seconds: every duration is measured on the frames'
     /// timestamps, never on a nominal frame rate (variable-rate and mislabelled video).
     now: f64,
+    /// How the camera moves, against which the athlete's motion is checked.
+    camera: CameraMotion,
+    pan: PanHistory,
 }
 
 impl AthleteTracker {
@@ -240,7 +248,14 @@ impl AthleteTracker {
             bystanders: Bystanders::default(),
             frame_index: 0,
             now: 0.0,
+            camera: CameraMotion::default(),
+            pan: PanHistory::default(),
         }
+    }
+
+    /// Whether an athlete is being followed (tracking or verifying: not searching, not lost).
+    fn following(&self) -> bool {
+        matches!(self.state, TrackState::Tracking | TrackState::Verifying)
     }
 
     pub fn config_mut(&mut self) -> &mut TrackerConfig {
@@ -256,6 +271,8 @@ impl AthleteTracker {
         self.forget_athlete();
         self.bystanders.clear();
         self.frame_index = 0;
+        self.camera.reset();
+        self.pan.clear();
     }
 
     /// Back to searching: the next person chosen gets a new id.
@@ -280,11 +297,29 @@ impl AthleteTracker {
         self.frames_since_request = self.frames_since_request.saturating_add(1);
         self.frame_index += 1;
         self.now = time;
-        let confidence = match self.state {
+        // The athlete's box as the last frame left it: where to leave them out of the camera's
+        // motion (with the people the detector last found), and (one frame late, as is the
+        // camera's motion from the frame before) where they were.
+        let followed = self.track.as_ref().filter(|_| self.following()).map(|t| t.bbox);
+        let people: Vec<Rect> = followed.iter().chain(self.pan.people()).copied().collect();
+        let shift = self.camera.observe(frame, &people);
+        self.pan.record(time, shift, followed.map(|b| b.center()));
+        let mut confidence = match self.state {
             TrackState::Searching => self.search(frame, detections),
             TrackState::Tracking | TrackState::Verifying => self.follow(frame, detections, pose),
             TrackState::Lost => self.recover(frame, detections),
         };
+        if let Some(d) = detections {
+            self.pan.detector_ran(d);
+        }
+        // The camera moved for a second and the athlete kept their place in the world: the
+        // track sits on a spectator or on the background, not on whom the camera follows.
+        if let Some(track) = self.track.as_ref().filter(|_| self.following())
+            && self.pan.athlete_left_behind(track.bbox.w.max(track.bbox.h))
+        {
+            self.forget_athlete();
+            confidence = 0.0;
+        }
         // Ask at once when verification starts, then every `redetect_interval` frames; while
         // tracking, every `verify_interval` frames, since a filter can follow the background
         // with confidence.
@@ -310,12 +345,13 @@ impl AthleteTracker {
     }
 
     fn search<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[Detection]>) -> f32 {
-        let Some(chosen) = detections.and_then(|d| self.select(frame, d)) else {
+        let Some(chosen) = self.followable(detections).and_then(|d| self.select(frame, &d)) else {
             return 0.0;
         };
         let Some(track) = Track::start(frame, chosen.bbox, self.now) else {
             return 0.0;
         };
+        self.bystanders.release(&chosen.bbox, self.frame_index);
         self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&chosen.bbox), self.frame_index, |_| true);
         self.track = Some(track);
         self.frames_since_request = 0;
@@ -323,6 +359,12 @@ impl AthleteTracker {
         self.next_id += 1;
         self.state = TrackState::Tracking;
         chosen.score
+    }
+
+    /// The detections that may be whom the camera follows: not people who slid with the
+    /// background since the last detector run.
+    fn followable(&self, detections: Option<&[Detection]>) -> Option<Vec<Detection>> {
+        detections.map(|d| d.iter().filter(|d| !self.pan.slid_with_background(&d.bbox)).cloned().collect())
     }
 
     fn select<S: RgbSource + ?Sized>(&self, frame: &S, detections: &[Detection]) -> Option<Detection> {
@@ -451,6 +493,7 @@ impl AthleteTracker {
     }
 
     fn recover<S: RgbSource + ?Sized>(&mut self, frame: &S, detections: Option<&[Detection]>) -> f32 {
+        let followable = self.followable(detections);
         let config = &self.config;
         let track = self.track.as_mut().expect("lost state keeps the last track");
         track.lost_frames += 1;
@@ -463,7 +506,7 @@ impl AthleteTracker {
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
         let last_seen = track.bbox.center();
         let candidates = Crowd { bystanders: &self.bystanders, frame_index: self.frame_index, recovering: true };
-        let eligible = detections.map(|d| track.eligible(frame, d, &candidates, last_seen, gate)).unwrap_or_default();
+        let eligible = followable.map(|d| track.eligible(frame, &d, &candidates, last_seen, gate)).unwrap_or_default();
         let by_colour = best_by_colour(&eligible, config.min_similarity + RECOVERY_MARGIN);
         let lone_stranger = match eligible.as_slice() {
             [only] if lost_for <= STRANGER_WINDOW => Some(only),
@@ -866,5 +909,44 @@ mod tests {
             assert_eq!(state.name().parse::<TrackState>(), Ok(state));
         }
         assert!("gone".parse::<TrackState>().is_err());
+    }
+
+    #[test]
+    fn a_track_that_keeps_its_place_in_the_world_while_the_camera_pans_is_dropped() {
+        use crate::tracking::test_world;
+        let mut t = AthleteTracker::new(TrackerConfig::default());
+        // The camera pans right 3 px a frame after a diver who stays in the middle of the
+        // picture; a spectator, found alone on the first frame, slides left with the stands.
+        let diver = Rect::from_center(160.0, 120.0, 30.0, 60.0);
+        let spectator_at = |i: u32| Rect::from_center(280.0 - 3.0 * i as f32, 55.0, 30.0, 60.0);
+        let mut dropped_at = None;
+        let mut last = None;
+        for i in 0..60u32 {
+            let spectator = spectator_at(i);
+            let data = test_world::frame(3.0 * i as f32, 0.0, &[diver, spectator]);
+            let view = PackedView::rgb(&data, test_world::W, test_world::H).unwrap();
+            // The detector runs when asked; it sees the diver only from the second run on.
+            let seen: Vec<Detection> = if i == 0 { vec![spectator] } else { vec![spectator, diver] }
+                .into_iter()
+                .map(|r| Detection::boxed(r, 0.9))
+                .collect();
+            let asked = i == 0 || last.as_ref().is_some_and(|o: &TrackOutput| o.request_redetect);
+            let out = t.update(&view, i as f64 / 30.0, asked.then_some(seen.as_slice()), None);
+            if i == 0 {
+                assert_eq!(out.bbox, Some(spectator), "the only person found is chosen first");
+            }
+            if dropped_at.is_none() && i > 0 && out.track_id != 1 {
+                dropped_at = Some(i);
+            }
+            last = Some(out);
+        }
+        // Dropped after about a second of sliding (the comparison needs most of a second)...
+        let dropped_at = dropped_at.expect("the spectator is dropped");
+        assert!((24..=40).contains(&dropped_at), "dropped at frame {dropped_at}");
+        // ...and the diver, whom the camera follows, is the athlete at the end.
+        let out = last.unwrap();
+        assert_eq!(out.state, TrackState::Tracking);
+        let c = out.bbox.unwrap().center();
+        assert!(c.distance(diver.center()) < 10.0, "{out:?}");
     }
 }

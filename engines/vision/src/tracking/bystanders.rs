@@ -77,6 +77,20 @@ impl Bystanders {
         self.tracks.iter().filter_map(|b| b.claim(r, frame_index)).min_by(f32::total_cmp)
     }
 
+    /// Forgets the bystander whose track claims `r`: they were chosen as the athlete (after the
+    /// one followed before was forgotten), and the athlete is nobody's lookalike.
+    pub fn release(&mut self, r: &Rect, frame_index: u64) {
+        let nearest = self
+            .tracks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.claim(r, frame_index).map(|d| (i, d)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, _)) = nearest {
+            self.tracks.swap_remove(i);
+        }
+    }
+
     /// Whether a bystander should be within `distance` box sizes of `athlete` at `frame`.
     pub fn near(&self, athlete: &Rect, distance: f32, frame_index: u64) -> bool {
         let size = athlete.w.max(athlete.h).max(1.0);
@@ -193,6 +207,20 @@ mod tests {
         // Half the size at the same place: not them either.
         let small = Rect { x: 140.0, y: 100.0, w: 15.0, h: 40.0 };
         assert!(b.claim(&small, 60).is_none());
+    }
+
+    #[test]
+    fn a_bystander_chosen_as_the_athlete_is_released_and_the_others_stay() {
+        let data = grey_frame();
+        let view = PackedView::rgb(&data, 320, 240).unwrap();
+        let mut b = Bystanders::default();
+        b.observe(&view, &[person(20.0), person(200.0)], None, 0, |_| true);
+        b.release(&person(22.0).bbox, 1);
+        assert!(b.claim(&person(22.0).bbox, 1).is_none());
+        assert!(b.claim(&person(200.0).bbox, 1).is_some());
+        // Nobody there: nothing changes.
+        b.release(&person(100.0).bbox, 1);
+        assert_eq!(b.tracks.len(), 1);
     }
 
     #[test]

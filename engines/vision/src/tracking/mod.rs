@@ -7,8 +7,13 @@
 pub mod appearance;
 pub mod athlete;
 pub mod bystanders;
+pub mod camera;
+mod fft;
 pub mod mosse;
 pub mod motion;
+mod pan;
 pub mod patch;
+#[cfg(test)]
+mod test_world;
 
 pub use athlete::{AthleteTracker, PoseCue, SelectRule, TrackOutput, TrackState, TrackerConfig};

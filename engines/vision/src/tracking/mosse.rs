@@ -4,10 +4,9 @@
 //! next frame at the peak of the response. Its peak-to-sidelobe ratio (PSR) says how sure it
 //! is: the signal the tracker uses to ask for verification.
 
-use std::sync::Arc;
-
 use rustfft::num_complex::Complex32;
-use rustfft::{Fft, FftPlanner};
+
+use super::fft::{Fft2d, hann_window};
 
 /// Patch side in samples (a power of two keeps the FFTs cheap).
 pub const SIZE: usize = 64;
@@ -17,39 +16,6 @@ const SIGMA: f32 = 2.0;
 const LAMBDA: f32 = 1e-2;
 /// Half-size of the window around the peak left out of the sidelobe statistics.
 const PEAK_EXCLUSION: i32 = 5;
-
-struct Fft2d {
-    forward: Arc<dyn Fft<f32>>,
-    inverse: Arc<dyn Fft<f32>>,
-}
-
-impl Fft2d {
-    fn new() -> Self {
-        let mut planner = FftPlanner::new();
-        Self { forward: planner.plan_fft_forward(SIZE), inverse: planner.plan_fft_inverse(SIZE) }
-    }
-
-    fn transform(&self, data: &mut [Complex32], inverse: bool) {
-        let fft = if inverse { &self.inverse } else { &self.forward };
-        // Rows, then columns through a transpose.
-        fft.process(data);
-        transpose(data);
-        fft.process(data);
-        transpose(data);
-        if inverse {
-            let scale = 1.0 / (SIZE * SIZE) as f32;
-            data.iter_mut().for_each(|c| *c *= scale);
-        }
-    }
-}
-
-fn transpose(data: &mut [Complex32]) {
-    for y in 0..SIZE {
-        for x in y + 1..SIZE {
-            data.swap(y * SIZE + x, x * SIZE + y);
-        }
-    }
-}
 
 /// The patch normalised as MOSSE prescribes: log to tame lighting, zero mean, unit energy,
 /// and a Hann window so the patch edges do not dominate the correlation.
@@ -81,13 +47,8 @@ pub struct Response {
 impl Mosse {
     /// A filter trained on `patch` (SIZE x SIZE grey values, target at the centre).
     pub fn new(patch: &[f32]) -> Self {
-        let window: Vec<f32> = (0..SIZE * SIZE)
-            .map(|i| {
-                let hann = |k: usize| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * k as f32 / (SIZE - 1) as f32).cos();
-                hann(i % SIZE) * hann(i / SIZE)
-            })
-            .collect();
-        let fft = Fft2d::new();
+        let window = hann_window(SIZE);
+        let fft = Fft2d::new(SIZE);
         let c = SIZE as f32 / 2.0;
         let mut target: Vec<Complex32> = (0..SIZE * SIZE)
             .map(|i| {
