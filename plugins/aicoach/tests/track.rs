@@ -174,6 +174,25 @@ fn a_bad_selection_rule_is_an_error_naming_it() {
 }
 
 #[test]
+fn the_rule_that_the_camera_follows_the_athlete_is_on_by_default_and_can_be_switched_off() {
+    init();
+    let track = gst::ElementFactory::make("aicoachtrack").build().unwrap();
+    assert!(track.property::<bool>("camera-follows"));
+    let off = gst::parse::launch("videotestsrc num-buffers=3 ! aicoachtrack name=t camera-follows=false ! fakesink")
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    assert!(!off.by_name("t").unwrap().property::<bool>("camera-follows"));
+    off.set_state(gst::State::Playing).unwrap();
+    let eos = off
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    assert!(matches!(eos.map(|m| m.type_()), Some(gst::MessageType::Eos)));
+    off.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
 fn two_dancers_in_a_crowd_keep_one_id_and_no_bystander_is_taken() {
     init();
     let video = common::shared_video("openpose/video.avi");

@@ -124,6 +124,9 @@ pub struct TrackerConfig {
     pub verify_interval: u32,
     /// Seconds lost after which the athlete is forgotten and a new one chosen (0: never).
     pub forget_after: f32,
+    /// The camera follows the athlete: whoever keeps their place in the world while it moves
+    /// is someone else (see `pan.rs`). Off for a camera that pans over a still athlete.
+    pub camera_follows: bool,
 }
 
 impl Default for TrackerConfig {
@@ -136,6 +139,7 @@ impl Default for TrackerConfig {
             min_similarity: 0.8,
             verify_interval: 15,
             forget_after: 3.0,
+            camera_follows: true,
         }
     }
 }
@@ -314,7 +318,7 @@ impl AthleteTracker {
         }
         // The camera moved for a second and the athlete kept their place in the world: the
         // track sits on a spectator or on the background, not on whom the camera follows.
-        if let Some(track) = self.track.as_ref().filter(|_| self.following())
+        if let Some(track) = self.track.as_ref().filter(|_| self.config.camera_follows && self.following())
             && self.pan.athlete_left_behind(track.bbox.w.max(track.bbox.h))
         {
             self.forget_athlete();
@@ -364,7 +368,8 @@ impl AthleteTracker {
     /// The detections that may be whom the camera follows: not people who slid with the
     /// background since the last detector run.
     fn followable(&self, detections: Option<&[Detection]>) -> Option<Vec<Detection>> {
-        detections.map(|d| d.iter().filter(|d| !self.pan.slid_with_background(&d.bbox)).cloned().collect())
+        let follows = self.config.camera_follows;
+        detections.map(|d| d.iter().filter(|d| !(follows && self.pan.slid_with_background(&d.bbox))).cloned().collect())
     }
 
     fn select<S: RgbSource + ?Sized>(&self, frame: &S, detections: &[Detection]) -> Option<Detection> {
@@ -913,10 +918,25 @@ mod tests {
 
     #[test]
     fn a_track_that_keeps_its_place_in_the_world_while_the_camera_pans_is_dropped() {
+        let (dropped_at, last) = pan_after_a_diver(TrackerConfig::default());
+        // Dropped after about a second of sliding (the comparison needs most of a second)...
+        let dropped_at = dropped_at.expect("the spectator is dropped");
+        assert!((24..=40).contains(&dropped_at), "dropped at frame {dropped_at}");
+        // ...and the diver, whom the camera follows, is the athlete at the end.
+        assert_eq!(last.state, TrackState::Tracking);
+        let diver = Rect::from_center(160.0, 120.0, 30.0, 60.0);
+        assert!(last.bbox.unwrap().center().distance(diver.center()) < 10.0, "{last:?}");
+        // Told that the camera does not follow the athlete, the tracker keeps the spectator.
+        let (dropped_at, last) = pan_after_a_diver(TrackerConfig { camera_follows: false, ..TrackerConfig::default() });
+        assert_eq!((dropped_at, last.track_id), (None, 1));
+    }
+
+    /// A camera that pans right 3 px a frame after a diver who stays in the middle of the
+    /// picture, while a spectator, found alone on the first frame, slides left with the stands.
+    /// Returns the frame the spectator's track was dropped on, if it was, and the last output.
+    fn pan_after_a_diver(config: TrackerConfig) -> (Option<u32>, TrackOutput) {
         use crate::tracking::test_world;
-        let mut t = AthleteTracker::new(TrackerConfig::default());
-        // The camera pans right 3 px a frame after a diver who stays in the middle of the
-        // picture; a spectator, found alone on the first frame, slides left with the stands.
+        let mut t = AthleteTracker::new(config);
         let diver = Rect::from_center(160.0, 120.0, 30.0, 60.0);
         let spectator_at = |i: u32| Rect::from_center(280.0 - 3.0 * i as f32, 55.0, 30.0, 60.0);
         let mut dropped_at = None;
@@ -940,13 +960,6 @@ mod tests {
             }
             last = Some(out);
         }
-        // Dropped after about a second of sliding (the comparison needs most of a second)...
-        let dropped_at = dropped_at.expect("the spectator is dropped");
-        assert!((24..=40).contains(&dropped_at), "dropped at frame {dropped_at}");
-        // ...and the diver, whom the camera follows, is the athlete at the end.
-        let out = last.unwrap();
-        assert_eq!(out.state, TrackState::Tracking);
-        let c = out.bbox.unwrap().center();
-        assert!(c.distance(diver.center()) < 10.0, "{out:?}");
+        (dropped_at, last.expect("frames ran"))
     }
 }

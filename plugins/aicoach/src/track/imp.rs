@@ -186,6 +186,12 @@ impl ObjectImpl for AiCoachTrack {
                     .default_value(defaults.forget_after as f64)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("camera-follows")
+                    .nick("Camera follows")
+                    .blurb("The camera follows the athlete: a track that keeps its place in the world while the camera pans is someone else, and is dropped (off for a camera that pans over a still athlete)")
+                    .default_value(defaults.camera_follows)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message with the athlete's box and state for every frame")
@@ -207,6 +213,7 @@ impl ObjectImpl for AiCoachTrack {
             "min-similarity" => settings.tracker.min_similarity = value.get::<f64>().unwrap() as f32,
             "verify-interval" => settings.tracker.verify_interval = value.get().unwrap(),
             "forget-after" => settings.tracker.forget_after = value.get::<f64>().unwrap() as f32,
+            "camera-follows" => settings.tracker.camera_follows = value.get().unwrap(),
             "post-messages" => settings.post_messages = value.get().unwrap(),
             _ => unimplemented!(),
         }
@@ -222,6 +229,7 @@ impl ObjectImpl for AiCoachTrack {
             "min-similarity" => (settings.tracker.min_similarity as f64).to_value(),
             "verify-interval" => settings.tracker.verify_interval.to_value(),
             "forget-after" => (settings.tracker.forget_after as f64).to_value(),
+            "camera-follows" => settings.tracker.camera_follows.to_value(),
             "post-messages" => settings.post_messages.to_value(),
             _ => unimplemented!(),
         }
