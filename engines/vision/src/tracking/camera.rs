@@ -133,7 +133,7 @@ impl CameraMotion {
         let kept: Vec<bool> = now.kept.iter().zip(&then.kept).map(|(a, b)| *a && *b).collect();
         let a = self.spectrum(&now.grey, &kept)?;
         let b = self.spectrum(&then.grey, &kept)?;
-        let mut cross: Vec<Complex32> = a
+        let cross: Vec<Complex32> = a
             .iter()
             .zip(&b)
             .map(|(a, b)| {
@@ -142,13 +142,7 @@ impl CameraMotion {
                 if norm > 1e-12 { c / norm } else { Complex32::new(0.0, 0.0) }
             })
             .collect();
-        self.fft.transform(&mut cross, true);
-        let values: Vec<f32> = cross.iter().map(|c| c.re).collect();
-        let (peak_index, peak) = values
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |b, (i, v)| if v > b.1 { (i, v) } else { b });
+        let (values, peak_index, peak) = self.fft.response(cross);
         // NaN (a broken frame) is no peak either.
         if peak.is_nan() || peak < MIN_PEAK {
             return None;

@@ -34,6 +34,19 @@ impl Fft2d {
         }
     }
 
+    /// The inverse transform's real part (a correlation's response) and where it peaks: the
+    /// index and the value.
+    pub(super) fn response(&self, mut spectrum: Vec<Complex32>) -> (Vec<f32>, usize, f32) {
+        self.transform(&mut spectrum, true);
+        let values: Vec<f32> = spectrum.iter().map(|c| c.re).collect();
+        let (index, peak) = values
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |b, (i, v)| if v > b.1 { (i, v) } else { b });
+        (values, index, peak)
+    }
+
     fn transpose(&self, data: &mut [Complex32]) {
         let n = self.size;
         for y in 0..n {

@@ -73,15 +73,9 @@ impl Mosse {
     /// Correlates the filter with `patch` and returns the peak's offset and sharpness.
     pub fn locate(&self, patch: &[f32]) -> Response {
         let f = self.spectrum(patch);
-        let mut response: Vec<Complex32> =
+        let response: Vec<Complex32> =
             f.iter().zip(&self.numerator).zip(&self.denominator).map(|((f, a), b)| f * a / (b + LAMBDA)).collect();
-        self.fft.transform(&mut response, true);
-        let values: Vec<f32> = response.iter().map(|c| c.re).collect();
-        let (peak_index, peak) = values
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, v)| if v > best.1 { (i, v) } else { best });
+        let (values, peak_index, peak) = self.fft.response(response);
         let (px, py) = ((peak_index % SIZE) as i32, (peak_index / SIZE) as i32);
         let (mut sum, mut sum_sq, mut n) = (0.0f32, 0.0f32, 0.0f32);
         for (i, &v) in values.iter().enumerate() {
