@@ -78,9 +78,11 @@ fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
     // Split: decoding, detection and the rest each get a streaming thread, so the detector's
     // occasional long frames overlap with pose estimation on the frames before them.
     let queue = if o.split { "queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! " } else { "" };
-    // Two frames: the tracker's re-detection requests reach the detector at most two frames
-    // late (four cost more frames without a pose on openpose/video.avi; one, speed).
+    // Two frames: the detector runs at most three frames ahead of the tracker (a queue of four
+    // cost more frames without a pose on openpose/video.avi; one, speed).
     let detect_queue = if o.split { "queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! " } else { "" };
+    // As pipelines/env.sh: requested detections on a fixed frame behind that queue.
+    let delay = if o.split { " request-delay=4" } else { "" };
     let report = o.report.as_ref().map(|r| format!(" report-location=\"{r}\"")).unwrap_or_default();
     let sink = if o.encode {
         format!(
@@ -92,7 +94,7 @@ fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
     };
     format!(
         "filesrc location=\"{video}\" ! decodebin ! videoconvert ! {queue}\
-         aicoachdetect name=aicoachdetect model=nanodet search-model=ssdlite engine={engine} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
+         aicoachdetect name=aicoachdetect model=nanodet search-model=ssdlite engine={engine}{delay} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
          aicoachpose name=aicoachpose model={model} engine={engine} ! \
          aicoachclassify name=aicoachclassify{report} ! aicoachoverlay name=aicoachoverlay ! {sink}",
         video = o.video,

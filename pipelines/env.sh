@@ -15,10 +15,14 @@ SEARCH_DETECTOR=${SEARCH_DETECTOR:-ssdlite}
 PROFILE=${PROFILE:-freestyle-aerials}
 # Queues for file analysis: decoding, detection and the rest then run in their own streaming
 # threads and share the cores (the detector's occasional long frames overlap with pose
-# estimation). Not leaky: a file loses no frames. The short one in front of the tracker keeps
-# its re-detection requests at most two frames late. benches/pipeline.rs measures the gain.
+# estimation). Not leaky: a file loses no frames. The one in front of the tracker is short, so
+# the detector runs at most three frames ahead of it. benches/pipeline.rs measures the gain.
 DECODE_QUEUE="queue max-size-buffers=4 max-size-bytes=0 max-size-time=0"
 DETECT_QUEUE="queue max-size-buffers=2 max-size-bytes=0 max-size-time=0"
+# With that queue the detector is up to three frames ahead of the tracker when it asks for a
+# detection: run it on the fourth frame after the one the tracker asked on, whatever the
+# threads' timing, so the same file gives the same analysis on every run.
+REQUEST_DELAY=4
 # What every input goes through before analysis, so the models and the output see what a viewer
 # would: any pixel format the deinterlacer cannot take (10-bit, say) converted, interlaced video
 # (broadcast 1080i) deinterlaced to one frame per field, and phone video turned upright by its

@@ -45,9 +45,35 @@ fn runs_on_the_first_frame_then_only_when_asked() {
     assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "first frame");
     assert!(!has_people(&h.push_and_pull(buffer.clone()).unwrap()), "second frame: not asked");
     // A tracker downstream asks for re-detection.
-    assert!(h.push_upstream_event(meta::redetect_event("lost")));
+    assert!(h.push_upstream_event(meta::redetect_event("lost", None)));
     assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "frame after the request");
     assert!(!has_people(&h.push_and_pull(buffer).unwrap()), "and only that one");
+}
+
+#[test]
+fn a_delayed_request_runs_on_the_frame_it_names_however_far_ahead_the_detector_is() {
+    init();
+    let sample = photo_sample("RGB");
+    let frame = |i: u64| {
+        let mut b = sample.buffer().unwrap().copy();
+        b.get_mut().unwrap().set_pts(gst::ClockTime::from_mseconds(40 * i));
+        b
+    };
+    // A tracker two frames behind the detector (a queue between them) asks on frame 1; with a
+    // delay of 3 the detector runs on frame 4, as it would with the tracker right behind it.
+    for ahead in [0u64, 2] {
+        let mut h = harness("interval=0 request-delay=3");
+        h.set_src_caps(sample.caps().unwrap().to_owned());
+        let mut ran = Vec::new();
+        for i in 0..=1 + ahead {
+            ran.push(!meta::persons(&h.push_and_pull(frame(i)).unwrap()).is_empty());
+        }
+        assert!(h.push_upstream_event(meta::redetect_event("verifying", Some(gst::ClockTime::from_mseconds(40)))));
+        for i in 2 + ahead..7 {
+            ran.push(!meta::persons(&h.push_and_pull(frame(i)).unwrap()).is_empty());
+        }
+        assert_eq!(ran, [true, false, false, false, true, false, false], "detector {ahead} frames ahead");
+    }
 }
 
 #[test]

@@ -36,12 +36,12 @@ const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const DEFAULT_CHAIN: &str = "aicoachdetect ! aicoachtrack ! aicoachpose min-confidence=0";
 
 fn pipelines_chain() -> String {
-    // What analyse.sh runs (its queues, its detector and its lookahead), read from the script's
-    // own defaults so the two cannot drift apart.
+    // What analyse.sh runs (its queues, its detector, its request delay and its lookahead),
+    // the detectors read from the script's own defaults so the two cannot drift apart.
     let detector = std::env::var("DETECTOR").unwrap_or_else(|_| env_default("DETECTOR"));
     let search = std::env::var("SEARCH_DETECTOR").unwrap_or_else(|_| env_default("SEARCH_DETECTOR"));
     format!(
-        "aicoachdetect model={detector} search-model={search} ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
+        "aicoachdetect model={detector} search-model={search} request-delay=4 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
          aicoachtrack ! aicoachpose lookahead=4 min-confidence=0"
     )
 }

@@ -13,6 +13,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
+use super::requests::{Landing, Requests};
 use crate::inference::{self, DEFAULT_ENGINE, DEFAULT_THREADS};
 use crate::input_check::InputCheck;
 use crate::realtime::{self, Realtime};
@@ -31,6 +32,7 @@ const DEFAULT_THRESHOLD: f64 = person_detector::DEFAULT_MIN_SCORE as f64;
 const DEFAULT_INTERVAL: u32 = 0;
 const DEFAULT_MAX_DETECTIONS: u32 = person_detector::DEFAULT_MAX_DETECTIONS as u32;
 const DEFAULT_POST_MESSAGES: bool = false;
+const DEFAULT_REQUEST_DELAY: u32 = 1;
 /// The blank frame the detector first runs on.
 const WARM_UP_SIZE: (u32, u32) = (320, 240);
 /// Live, detection takes at most this share of the stream's time: it shares the streaming
@@ -54,6 +56,8 @@ struct Settings {
     max_detections: u32,
     threads: u32,
     post_messages: bool,
+    /// A re-detection request runs on this many frames after the one the tracker asked on.
+    request_delay: u32,
 }
 
 impl Default for Settings {
@@ -67,6 +71,7 @@ impl Default for Settings {
             max_detections: DEFAULT_MAX_DETECTIONS,
             threads: DEFAULT_THREADS,
             post_messages: DEFAULT_POST_MESSAGES,
+            request_delay: DEFAULT_REQUEST_DELAY,
         }
     }
 }
@@ -116,8 +121,10 @@ struct State {
     info: Option<gst_video::VideoInfo>,
     /// Frames since the detector last ran.
     since_detection: u64,
-    /// Run on the next frame: the first one, or after a re-detection request.
+    /// Run on the next frame: the first one, or a re-detection request fell due.
     pending: bool,
+    /// Which frame each re-detection request runs on.
+    requests: Requests,
 }
 
 #[derive(Default)]
@@ -183,6 +190,16 @@ impl ObjectImpl for AiCoachDetect {
                     .mutable_playing()
                     .build(),
                 inference::threads_param(),
+                glib::ParamSpecUInt::builder("request-delay")
+                    .nick("Request delay")
+                    .blurb("A tracker's re-detection request runs on this many frames after the one it asked on (1: the next). \
+                        With a queue between detector and tracker, more than the queue holds plus two makes that frame the \
+                        same whatever the threads' timing: the analysis of a file is then the same on every run")
+                    .minimum(1)
+                    .maximum(32)
+                    .default_value(DEFAULT_REQUEST_DELAY)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message with the detections of each frame the detector runs on")
@@ -209,6 +226,7 @@ impl ObjectImpl for AiCoachDetect {
             "max-detections" => settings.max_detections = value.get().unwrap(),
             "threads" => settings.threads = value.get().unwrap(),
             "post-messages" => settings.post_messages = value.get().unwrap(),
+            "request-delay" => settings.request_delay = value.get().unwrap(),
             _ => unimplemented!(),
         }
     }
@@ -224,6 +242,7 @@ impl ObjectImpl for AiCoachDetect {
             "max-detections" => settings.max_detections.to_value(),
             "threads" => settings.threads.to_value(),
             "post-messages" => settings.post_messages.to_value(),
+            "request-delay" => settings.request_delay.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -287,8 +306,15 @@ impl BaseTransformImpl for AiCoachDetect {
             }
             None => None,
         };
-        *self.state.lock().unwrap() =
-            Some(State { detector, search_detector, searching: true, info: None, since_detection: 0, pending: true });
+        *self.state.lock().unwrap() = Some(State {
+            detector,
+            search_detector,
+            searching: true,
+            info: None,
+            since_detection: 0,
+            pending: true,
+            requests: Requests::new(settings.request_delay),
+        });
         Ok(())
     }
 
@@ -308,8 +334,17 @@ impl BaseTransformImpl for AiCoachDetect {
         self.realtime.on_src_event(&event);
         if meta::is_redetect_event(&event) {
             gst::debug!(CAT, imp = self, "re-detection requested: {:?}", event.structure());
+            let delay = self.settings.lock().unwrap().request_delay;
             if let Some(state) = self.state.lock().unwrap().as_mut() {
-                state.pending = true;
+                state.requests.set_delay(delay);
+                let asked_on = meta::redetect_pts(&event);
+                if state.requests.request(asked_on.map(|t| t.nseconds())) == Landing::Late && delay > 1 {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "request from {asked_on:?} arrived past frame {delay} after it: runs on the next"
+                    );
+                }
                 state.searching = meta::redetect_to_search(&event);
             }
             return true;
@@ -325,6 +360,7 @@ impl BaseTransformImpl for AiCoachDetect {
         {
             state.pending = true;
             state.since_detection = 0;
+            state.requests.clear();
         }
         self.parent_sink_event(event)
     }
@@ -341,6 +377,11 @@ impl BaseTransformImpl for AiCoachDetect {
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         state.since_detection += 1;
+        // A request that falls due stays due until the detector runs (live, it may wait for a
+        // frame that is on time).
+        if state.requests.frame(buf.pts().map(|t| t.nseconds())) {
+            state.pending = true;
+        }
         let due = state.pending || (interval > 0 && state.since_detection >= interval as u64);
         if !due {
             return Ok(gst::FlowSuccess::Ok);

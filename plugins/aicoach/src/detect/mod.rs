@@ -6,9 +6,10 @@
  * as a `GstVideoRegionOfInterestMeta` of type `person`, with an `aicoach/od` parameter
  * structure (`x`, `y`, `w`, `h`, `loc_conf_lvl`, `obj_type`).
  *
- * It runs on the first frame, every `interval` frames (0: never again unless asked), and on the
- * frame after a downstream element sends the custom upstream event `aicoach/redetect` (as
- * `aicoachtrack` does when it loses the athlete). Other frames pass through untouched.
+ * It runs on the first frame, every `interval` frames (0: never again unless asked), and when a
+ * downstream element sends the custom upstream event `aicoach/redetect` (as `aicoachtrack` does
+ * when it loses the athlete): on the `request-delay`-th frame after the one it asked on (1: the
+ * next). Other frames pass through untouched.
  *
  * ## Example launch line
  * ```bash
@@ -20,6 +21,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod requests;
 
 glib::wrapper! {
     pub struct AiCoachDetect(ObjectSubclass<imp::AiCoachDetect>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;

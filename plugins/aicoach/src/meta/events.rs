@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Custom upstream events: how a downstream element tells an upstream one what it learnt.
 //!
-//! - `aicoach/redetect` (`reason`: the tracker's state): the tracker needs the detector to run
-//!   on the next frame.
+//! - `aicoach/redetect` (`reason`: the tracker's state; `pts`, when the frame has one: the frame
+//!   the tracker asked on): the tracker needs the detector to run on a coming frame (which one:
+//!   `aicoachdetect`'s `request-delay`).
 //! - `aicoach/pose-seen` (`pts`, `tracking_id`, `x`, `y`, `w`, `h`, `score`): the pose estimator
 //!   found the athlete's body in this box on the frame at `pts`, with the landmark model's
 //!   person score. The tracker uses it to verify its track when its own filter is unsure.
@@ -13,9 +14,16 @@ use aicoach_vision::tracking::TrackState;
 pub const REDETECT_EVENT: &str = "aicoach/redetect";
 pub const POSE_SEEN_EVENT: &str = "aicoach/pose-seen";
 
-/// The event a tracker sends upstream when it needs the detector to run on the next frame.
-pub fn redetect_event(reason: &str) -> gst::Event {
-    gst::event::CustomUpstream::new(gst::Structure::builder(REDETECT_EVENT).field("reason", reason).build())
+/// The event a tracker sends upstream, while handling the frame at `pts`, when it needs the
+/// detector to run on a coming frame.
+pub fn redetect_event(reason: &str, pts: Option<gst::ClockTime>) -> gst::Event {
+    let s = gst::Structure::builder(REDETECT_EVENT).field("reason", reason).field_if_some("pts", pts).build();
+    gst::event::CustomUpstream::new(s)
+}
+
+/// The frame a re-detection request was made on, when it says.
+pub fn redetect_pts(event: &gst::EventRef) -> Option<gst::ClockTime> {
+    named(event, REDETECT_EVENT)?.get::<gst::ClockTime>("pts").ok()
 }
 
 pub fn is_redetect_event(event: &gst::EventRef) -> bool {
@@ -78,9 +86,14 @@ mod tests {
     #[test]
     fn redetect_event_is_recognised() {
         gst::init().unwrap();
-        assert!(is_redetect_event(&redetect_event("lost")));
-        assert!(redetect_to_search(&redetect_event("lost")) && redetect_to_search(&redetect_event("searching")));
-        assert!(!redetect_to_search(&redetect_event("verifying")));
+        assert!(is_redetect_event(&redetect_event("lost", None)));
+        assert!(
+            redetect_to_search(&redetect_event("lost", None)) && redetect_to_search(&redetect_event("searching", None))
+        );
+        assert!(!redetect_to_search(&redetect_event("verifying", None)));
+        let at = gst::ClockTime::from_mseconds(40);
+        assert_eq!(redetect_pts(&redetect_event("verifying", Some(at))), Some(at));
+        assert_eq!(redetect_pts(&redetect_event("verifying", None)), None);
         let other = gst::event::CustomUpstream::new(gst::Structure::new_empty("something/else"));
         assert!(!is_redetect_event(&other));
         assert_eq!(read_pose_seen(&other), None);
