@@ -100,6 +100,11 @@ fn a_walker_taken_for_the_athlete_is_dropped_once_the_camera_follows_someone_els
     let (outputs, athlete) = follow(|i| (130 + 4 * i, 100), 75, 10);
     let first = outputs[0].bbox.expect("someone is chosen on the first frame");
     assert!(first.iou(&walker(130, 100)) > 0.3, "the walker is chosen first: {first:?}");
+    let dropped: Vec<usize> = outputs.iter().enumerate().filter(|(_, o)| o.left_behind).map(|(i, _)| i).collect();
+    assert!(
+        matches!(dropped.as_slice(), [i] if (24..=45).contains(i)),
+        "the walker is dropped once, about a second in: {dropped:?}"
+    );
     let last = outputs.last().unwrap();
     let seen = last.bbox.expect("an athlete at the end");
     assert!(
@@ -112,6 +117,7 @@ fn a_walker_taken_for_the_athlete_is_dropped_once_the_camera_follows_someone_els
 fn with_a_still_camera_the_walker_stays_the_athlete() {
     // The same scene without the pan: nothing says the walker is not the one to follow.
     let (outputs, _) = follow(|_| (130, 100), 75, 10);
+    assert!(!outputs.iter().any(|o| o.left_behind));
     let last = outputs.last().unwrap();
     assert_eq!(last.track_id, 1, "{last:?}");
     assert!(last.bbox.unwrap().iou(&walker(130, 100)) > 0.3, "{last:?}");

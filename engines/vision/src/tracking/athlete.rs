@@ -163,6 +163,9 @@ pub struct TrackOutput {
     pub track_id: u64,
     /// The tracker wants the detector to run on the next frame.
     pub request_redetect: bool,
+    /// On this frame the tracker gave up the person it followed: they kept their place in the
+    /// world while the camera moved, so the camera follows someone else.
+    pub left_behind: bool,
 }
 
 /// The window the filter searches, relative to the box's longer side.
@@ -318,9 +321,12 @@ impl AthleteTracker {
         }
         // The camera moved for a second and the athlete kept their place in the world: the
         // track sits on a spectator or on the background, not on whom the camera follows.
-        if let Some(track) = self.track.as_ref().filter(|_| self.config.camera_follows && self.following())
-            && self.pan.athlete_left_behind(track.bbox.w.max(track.bbox.h))
-        {
+        let left_behind = self
+            .track
+            .as_ref()
+            .filter(|_| self.config.camera_follows && self.following())
+            .is_some_and(|track| self.pan.athlete_left_behind(track.bbox.w.max(track.bbox.h)));
+        if left_behind {
             self.forget_athlete();
             confidence = 0.0;
         }
@@ -345,6 +351,7 @@ impl AthleteTracker {
             confidence,
             track_id: self.track_id,
             request_redetect,
+            left_behind,
         }
     }
 
@@ -955,7 +962,8 @@ mod tests {
             if i == 0 {
                 assert_eq!(out.bbox, Some(spectator), "the only person found is chosen first");
             }
-            if dropped_at.is_none() && i > 0 && out.track_id != 1 {
+            if out.left_behind {
+                assert!(dropped_at.is_none() && out.track_id == 0 && out.state == TrackState::Searching, "{out:?}");
                 dropped_at = Some(i);
             }
             last = Some(out);

@@ -373,12 +373,20 @@ impl BaseTransformImpl for AiCoachTrack {
             // Nobody upstream may handle it (no detector): that is not an error.
             let _ = self.obj().sink_pad().push_event(meta::redetect_event(output.state.name(), pts));
         }
+        if output.left_behind {
+            gst::info!(
+                CAT,
+                imp = self,
+                "{pts:?}: the athlete kept their place while the camera moved: choosing afresh"
+            );
+        }
         if post_messages {
             let mut s = gst::Structure::builder("aicoachtrack")
                 .field("pts", pts)
                 .field("state", output.state.name())
                 .field("tracking_id", output.track_id)
                 .field("redetect", output.request_redetect)
+                .field("left_behind", output.left_behind)
                 .build();
             if let Some(a) = &athlete {
                 s.set("athlete", meta::od_structure(meta::ROI_ATHLETE, &a.rect, a.confidence));
