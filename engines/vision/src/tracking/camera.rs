@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MPL-2.0
 //! How the camera moved between two frames: the shift of the whole picture, found by phase
-//! correlation of small grey thumbnails (Kuglin and Hines, 1975). The athlete's own box is
-//! left out of the thumbnails, so that a large athlete crossing a plain background is not
-//! taken for a pan. The tracker compares it with the athlete's motion: a camera follows its
-//! athlete, and what moves with the background is a spectator or the background itself.
+//! correlation of small grey thumbnails (Kuglin and Hines, 1975). People's boxes and the
+//! middle of the picture are left out of the thumbnails, so that a large athlete crossing a
+//! plain background is not taken for a pan, nor one the camera follows for a still camera. The
+//! tracker compares it with the athlete's motion: a camera follows its athlete, and what moves
+//! with the background is a spectator or the background itself.
 
 use rustfft::num_complex::Complex32;
 
 use super::fft::{Fft2d, tukey_window};
+use super::patch;
 use crate::image::RgbSource;
 use crate::{Point, Rect};
 
@@ -208,8 +210,7 @@ impl Thumbnail {
                     }
                 }
                 let n = (TAPS * TAPS) as f32;
-                let [r, g, b] = frame.native_to_rgb([sum[0] / n, sum[1] / n, sum[2] / n]);
-                grey.push(0.299 * r + 0.587 * g + 0.114 * b);
+                grey.push(patch::grey(frame.native_to_rgb([sum[0] / n, sum[1] / n, sum[2] / n])));
             }
         }
         Self { grey, kept }

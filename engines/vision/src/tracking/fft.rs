@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
-//! Square 2D Fourier transforms and the Hann window, for the correlation filter and the
-//! camera-motion estimate.
+//! Square 2D Fourier transforms and their windows (Hann, Tukey), for the correlation filter
+//! and the camera-motion estimate.
 
 use std::sync::Arc;
 

@@ -3,6 +3,11 @@
 
 use crate::image::{RgbSource, sample_bilinear};
 
+/// An RGB colour's grey level (BT.601 luma weights).
+pub fn grey([r, g, b]: [f32; 3]) -> f32 {
+    0.299 * r + 0.587 * g + 0.114 * b
+}
+
 /// A `size` x `size` grey patch of the square of side `side` centred at (`cx`, `cy`); pixels
 /// outside the frame read as mid grey.
 pub fn grey_patch<S: RgbSource + ?Sized>(src: &S, cx: f32, cy: f32, side: f32, size: usize) -> Vec<f32> {
@@ -14,8 +19,7 @@ pub fn grey_patch<S: RgbSource + ?Sized>(src: &S, cx: f32, cy: f32, side: f32, s
         for u in 0..size {
             let x = x0 + (u as f32 + 0.5) * step;
             let y = y0 + (v as f32 + 0.5) * step;
-            let [r, g, b] = sample_bilinear(src, x, y, [128.0; 3]);
-            out.push(0.299 * r + 0.587 * g + 0.114 * b);
+            out.push(grey(sample_bilinear(src, x, y, [128.0; 3])));
         }
     }
     out

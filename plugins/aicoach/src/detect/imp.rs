@@ -313,7 +313,7 @@ impl BaseTransformImpl for AiCoachDetect {
             info: None,
             since_detection: 0,
             pending: true,
-            requests: Requests::new(settings.request_delay),
+            requests: Requests::default(),
         });
         Ok(())
     }
@@ -336,9 +336,8 @@ impl BaseTransformImpl for AiCoachDetect {
             gst::debug!(CAT, imp = self, "re-detection requested: {:?}", event.structure());
             let delay = self.settings.lock().unwrap().request_delay;
             if let Some(state) = self.state.lock().unwrap().as_mut() {
-                state.requests.set_delay(delay);
                 let asked_on = meta::redetect_pts(&event);
-                if state.requests.request(asked_on.map(|t| t.nseconds())) == Landing::Late && delay > 1 {
+                if state.requests.request(asked_on.map(|t| t.nseconds()), delay) == Landing::Late {
                     gst::debug!(
                         CAT,
                         imp = self,

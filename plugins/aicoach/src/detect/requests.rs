@@ -12,9 +12,8 @@ use std::collections::VecDeque;
 /// Timestamps of the frames the detector handled last, to find the tracker's frame among.
 const REMEMBERED: usize = 64;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Requests {
-    delay: u32,
     recent: VecDeque<Option<u64>>,
     /// Frames still to pass before a request falls due; `Some(0)`: the next one.
     countdown: Option<u32>,
@@ -31,27 +30,19 @@ pub enum Landing {
 }
 
 impl Requests {
-    pub fn new(delay: u32) -> Self {
-        Self { delay, recent: VecDeque::with_capacity(REMEMBERED), countdown: None }
-    }
-
-    pub fn set_delay(&mut self, delay: u32) {
-        self.delay = delay;
-    }
-
     /// Forgets frames and requests (a flush, a new stream).
     pub fn clear(&mut self) {
         self.recent.clear();
         self.countdown = None;
     }
 
-    /// A tracker asked while handling the frame at `pts`.
-    pub fn request(&mut self, pts: Option<u64>) -> Landing {
+    /// A tracker asked while handling the frame at `pts`, for the `delay`-th frame after it.
+    pub fn request(&mut self, pts: Option<u64>, delay: u32) -> Landing {
         let passed = pts.and_then(|p| self.recent.iter().rev().position(|&r| r == Some(p)));
         let (countdown, landing) = match passed {
             // Classic: the next frame.
-            _ if self.delay <= 1 => (0, Landing::OnTime),
-            Some(after) if (after as u32) < self.delay => (self.delay - 1 - after as u32, Landing::OnTime),
+            _ if delay <= 1 => (0, Landing::OnTime),
+            Some(after) if (after as u32) < delay => (delay - 1 - after as u32, Landing::OnTime),
             _ => (0, Landing::Late),
         };
         // Two requests pending: the earlier frame serves both.
@@ -91,10 +82,10 @@ mod tests {
     #[test]
     fn a_delayed_request_lands_on_the_same_frame_however_far_ahead_the_detector_is() {
         for ahead in 0..4u64 {
-            let mut r = Requests::new(4);
+            let mut r = Requests::default();
             // The tracker asks on frame 5; the detector has handled frames up to 5 + ahead.
             let mut fell = due(&mut r, 0..6 + ahead);
-            assert_eq!(r.request(Some(50)), Landing::OnTime);
+            assert_eq!(r.request(Some(50), 4), Landing::OnTime);
             fell.extend(due(&mut r, 6 + ahead..20));
             assert_eq!(fell, vec![9], "detector {ahead} frames ahead");
         }
@@ -102,29 +93,28 @@ mod tests {
 
     #[test]
     fn a_request_past_its_frame_or_without_a_timestamp_lands_on_the_next_frame() {
-        let mut r = Requests::new(2);
+        let mut r = Requests::default();
         due(&mut r, 0..10);
-        assert_eq!(r.request(Some(50)), Landing::Late);
+        assert_eq!(r.request(Some(50), 2), Landing::Late);
         assert_eq!(due(&mut r, 10..12), vec![10]);
-        assert_eq!(r.request(None), Landing::Late);
+        assert_eq!(r.request(None, 2), Landing::Late);
         assert_eq!(due(&mut r, 12..14), vec![12]);
         // Too long ago to be remembered.
         due(&mut r, 14..14 + REMEMBERED as u64);
-        assert_eq!(r.request(Some(0)), Landing::Late);
+        assert_eq!(r.request(Some(0), 2), Landing::Late);
     }
 
     #[test]
     fn a_delay_of_one_is_the_next_frame_and_two_requests_share_the_earlier_frame() {
-        let mut r = Requests::new(1);
+        let mut r = Requests::default();
         due(&mut r, 0..3);
-        r.request(Some(0));
+        r.request(Some(0), 1);
         assert_eq!(due(&mut r, 3..6), vec![3]);
-        r.set_delay(4);
-        r.request(Some(50));
-        r.request(Some(40));
+        r.request(Some(50), 4);
+        r.request(Some(40), 4);
         assert_eq!(due(&mut r, 6..12), vec![8]);
         // A flush forgets the pending request.
-        r.request(Some(110));
+        r.request(Some(110), 4);
         r.clear();
         assert_eq!(due(&mut r, 12..20), Vec::<u64>::new());
     }
