@@ -10,7 +10,8 @@
 //!   estimator still seeing a body where the athlete should be (a [`PoseCue`]), for a while
 //!   and only while it has seen the athlete on every frame since a detection last confirmed
 //!   them: it sees through flips and back light that defeat the filter and the detector, but
-//!   cannot tell who it sees. Once the pose estimator has been seeing the athlete, its
+//!   cannot tell who it sees. While it sees the body on every frame the track goes with it,
+//!   not with a filter that may be sure of the background. Once the pose estimator has been seeing the athlete, its
 //!   seeing nobody makes the tracker unsure however sharp the filter's peak: a filter left at
 //!   the frame's edge after the athlete walked out of it is sure of the background.
 //! - **Lost**: verification failed for `lost_after` frames. The tracker keeps asking for
@@ -19,7 +20,8 @@
 //!   frame the longer they stay away. Shortly after the loss, the one stranger near where the
 //!   athlete vanished is taken for them whatever their colours (a flip out of back light into
 //!   sunlight changes every colour): everyone else seen is a known bystander, so it must be
-//!   the athlete. After `forget_after` seconds away the athlete is
+//!   the athlete; that stranger is looked for up to three box sizes away (a flip or a dive
+//!   carries the athlete far while nothing sees them). After `forget_after` seconds away the athlete is
 //!   forgotten and the tracker searches afresh: whoever it chooses then gets a new id, since
 //!   after so long a colour match is no proof of identity.
 //!
@@ -183,9 +185,12 @@ const RECOVERY_MARGIN: f32 = 0.05;
 /// anywhere.
 const RECOVERY_GATE: f32 = 1.0;
 const RECOVERY_GROWTH: f32 = 0.05;
-/// For this many seconds after the loss, a lone stranger within the recovery gate is the
-/// athlete; later, strangers may just be people arriving.
-const STRANGER_WINDOW: f64 = 1.0;
+/// For this many seconds after the loss, a lone stranger is the athlete; later, strangers may
+/// just be people arriving...
+const STRANGER_WINDOW: f64 = 2.0;
+/// ...when within this many box sizes of where the athlete was last seen (or the recovery
+/// gate, if wider by then).
+const STRANGER_GATE: f32 = 3.0;
 /// A body the pose estimator saw within this many box sizes of where the athlete should be
 /// verifies the track...
 const POSE_GATE: f32 = 0.5;
@@ -454,16 +459,17 @@ impl AthleteTracker {
         {
             track.pose_unbroken = false;
         }
-        // Where the filter is sure and the pose estimator saw a body on the last frame too,
-        // follow whichever keeps to the athlete's motion: a filter sticks to a lamp post the
-        // athlete walks behind, and the landmark model may hop to the person standing next to
-        // them. Else the filter where it is sure, else a sighting of the body, else coast on the
-        // motion model.
+        // A body the pose estimator saw on the last frame where the athlete should be is where
+        // they are, however sure the filter: a filter can be sure of a lamp post the athlete
+        // passed or of background it slid onto, while the body is found afresh every frame.
+        // The landmark model hopping to a neighbour is what the detector's check and the
+        // time limit above are for. Else the filter where it is sure, else an older sighting of
+        // the body, else coast on the motion model.
         let seen = pose
             .filter(|_| track.pose_unbroken && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK)
             .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
         let position = match seen {
-            Some((body, 1)) if sure && body.distance(predicted) < found.distance(predicted) => body,
+            Some((body, 1)) => body,
             _ if sure => found,
             Some((body, _)) => body,
             None => predicted,
@@ -518,10 +524,15 @@ impl AthleteTracker {
         let gate = RECOVERY_GATE + RECOVERY_GROWTH * track.lost_frames as f32;
         let last_seen = track.bbox.center();
         let candidates = Crowd { bystanders: &self.bystanders, frame_index: self.frame_index, recovering: true };
-        let eligible = followable.map(|d| track.eligible(frame, &d, &candidates, last_seen, gate)).unwrap_or_default();
-        let by_colour = best_by_colour(&eligible, config.min_similarity + RECOVERY_MARGIN);
+        // Right after the loss, a lone stranger is looked for further out: the athlete may have
+        // travelled far while neither filter nor detector saw them (a flip, a dive).
+        let stranger_time = lost_for <= STRANGER_WINDOW;
+        let reach = if stranger_time { gate.max(STRANGER_GATE) } else { gate };
+        let eligible = followable.map(|d| track.eligible(frame, &d, &candidates, last_seen, reach)).unwrap_or_default();
+        let near: Vec<Candidate> = eligible.iter().filter(|c| c.distance <= gate).cloned().collect();
+        let by_colour = best_by_colour(&near, config.min_similarity + RECOVERY_MARGIN);
         let lone_stranger = match eligible.as_slice() {
-            [only] if lost_for <= STRANGER_WINDOW => Some(only),
+            [only] if stranger_time => Some(only),
             _ => None,
         };
         let recovered = by_colour.or(lone_stranger).map(|c| (c.rect, c.similarity));
@@ -623,6 +634,7 @@ impl Track {
 }
 
 /// A detection that may be the athlete.
+#[derive(Clone)]
 struct Candidate {
     rect: Rect,
     /// From where the athlete should be, in box sizes.
@@ -837,6 +849,51 @@ mod tests {
         let states: Vec<TrackState> =
             (0..10).map(|_| t.update(&view, next_time(&t), Some(&[]), Some(&elsewhere)).state).collect();
         assert_eq!(*states.last().unwrap(), TrackState::Lost, "{states:?}");
+    }
+
+    #[test]
+    fn the_track_goes_with_the_body_the_pose_estimator_sees_not_a_filter_sure_of_the_background() {
+        let (mut t, body) = tracking_the_red_athlete();
+        // The filter stays sure of what it locked on (it stays put, like a lamp post the
+        // athlete passed) while the pose estimator sees the body move away, 3 px a frame.
+        let data = frame(&[(athlete_at(140.0), RED)]);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let mut out = None;
+        for i in 1..=20 {
+            let seen = PoseCue { bbox: Rect { x: body.bbox.x + 3.0 * i as f32, ..body.bbox }, frames_ago: 1 };
+            out = Some(t.update(&view, next_time(&t), None, Some(&seen)));
+        }
+        let out = out.unwrap();
+        let body_now = body.bbox.center().x + 60.0;
+        assert_eq!(out.state, TrackState::Tracking, "{out:?}");
+        assert!((out.bbox.unwrap().center().x - body_now).abs() < 8.0, "{out:?} vs the body at x {body_now}");
+    }
+
+    #[test]
+    fn right_after_the_loss_a_lone_stranger_far_off_is_the_athlete() {
+        // The athlete vanishes into a flip; the detector finds them again soon after, three
+        // box widths on and in other colours (out of back light), beside a known bystander.
+        let recovered_from = |landing_x: f32, away_frames: usize| {
+            let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+            let bystander = (Rect { x: 280.0, y: 60.0, w: 30.0, h: 80.0 }, [40, 200, 40]);
+            for _ in 0..3 {
+                run(&mut t, &[(athlete_at(20.0), RED), bystander], true);
+            }
+            for _ in 0..away_frames {
+                run(&mut t, &[bystander], true);
+            }
+            assert_eq!(t.state(), TrackState::Lost);
+            run(&mut t, &[(athlete_at(landing_x), BLUE), bystander], true)
+        };
+        // About 2.4 box heights from where they vanished, 0.3 s and 1.5 s after the loss (a
+        // diver under water).
+        for away in [10, 45] {
+            let out = recovered_from(215.0, away);
+            assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{away} frames away: {out:?}");
+        }
+        // Later, a stranger there is just someone arriving.
+        let out = recovered_from(215.0, 75);
+        assert_ne!(out.state, TrackState::Tracking, "{out:?}");
     }
 
     #[test]

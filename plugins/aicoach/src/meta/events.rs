@@ -43,7 +43,8 @@ pub fn redetect_to_search(event: &gst::EventRef) -> bool {
 pub struct PoseSeen {
     pub pts: gst::ClockTime,
     pub tracking_id: u64,
-    /// The keypoints' bounding box, in frame pixels.
+    /// The box the body fills (`PoseFrame::body_extent`), in frame pixels: drawn as a detector
+    /// draws a person, so its centre is comparable with the tracker's box.
     pub rect: Rect,
     pub score: f32,
 }

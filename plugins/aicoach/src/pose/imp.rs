@@ -604,7 +604,7 @@ impl BaseTransformImpl for AiCoachPose {
         // Tell the tracker where the body is now, before refinement delays it: it verifies its
         // track with this when its own filter is unsure (a flip, motion blur, back light).
         let seen = estimate.as_ref().filter(|_| tracking_id != 0).and_then(|e| {
-            Some(meta::PoseSeen { pts: buffer.pts()?, tracking_id, rect: e.pose.bounding_box()?, score: e.pose.score })
+            Some(meta::PoseSeen { pts: buffer.pts()?, tracking_id, rect: e.pose.body_extent()?, score: e.pose.score })
         });
         state.last_estimate = estimate.as_ref().map(|e| (e.pose.clone(), roi_source, athlete));
         let refined = state.refiner.push(estimate.map(|e| e.pose));
