@@ -42,6 +42,14 @@ fn preprocessing(c: &mut Criterion) {
     g.bench_function("landmark-256-rotated-i420", |b| {
         b.iter(|| crop_to_tensor(&frame_view, black_box(&roi), 256, Layout::Nhwc, &Normalization::UNIT))
     });
+    g.bench_function("nanodet-416-letterbox-nchw-bgr-i420", |b| {
+        b.iter(|| crop_to_tensor(&frame_view, black_box(&letterbox), 416, Layout::Nchw, &Normalization::NANODET))
+    });
+    // The body model's upright square around the athlete's box.
+    let body = RotatedRect { center: Point::new(640.0, 360.0), width: 600.0, height: 600.0, rotation: 0.0 };
+    g.bench_function("body-192-upright-i420", |b| {
+        b.iter(|| crop_to_tensor(&frame_view, black_box(&body), 192, Layout::Nhwc, &Normalization::UNIT))
+    });
     g.finish();
 }
 

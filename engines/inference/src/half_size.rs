@@ -39,6 +39,10 @@ impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
             let rows = [y, y + 1];
             for i in 0..w {
                 let x = x0 as u32 + 2 * i as u32;
+                if (x as i64) + 1 < fw && (y as i64) + 1 < fh {
+                    data.push(src.native_mean_2x2(x, y));
+                    continue;
+                }
                 let mut sum = [0f32; 3];
                 for yy in rows {
                     for xx in [x, x + 1] {

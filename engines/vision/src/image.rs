@@ -52,6 +52,20 @@ pub trait RgbSource {
     fn native(&self, x: u32, y: u32) -> [f32; 3] {
         self.rgb(x, y)
     }
+    /// The mean of the 2x2 block of [`Self::native`] pixels whose top-left corner is (x, y),
+    /// x and y even; callers keep x + 1 < width and y + 1 < height. What halving a frame
+    /// reads: a 4:2:0 frame answers it with one chroma sample instead of four.
+    #[inline]
+    fn native_mean_2x2(&self, x: u32, y: u32) -> [f32; 3] {
+        let block = [self.native(x, y), self.native(x + 1, y), self.native(x, y + 1), self.native(x + 1, y + 1)];
+        let mut sum = [0f32; 3];
+        for p in block {
+            sum[0] += p[0];
+            sum[1] += p[1];
+            sum[2] += p[2];
+        }
+        sum.map(|s| s * 0.25)
+    }
     /// [`Self::native`] values (or averages of them) to RGB.
     #[inline]
     fn native_to_rgb(&self, v: [f32; 3]) -> [f32; 3] {
@@ -201,6 +215,18 @@ impl RgbSource for YuvView<'_> {
         let ci = (y as usize / 2) * self.uv_stride + (x as usize / 2) * self.uv_step;
         [luma, self.u[ci] as f32, self.v[ci] as f32]
     }
+    #[inline]
+    fn native_mean_2x2(&self, x: u32, y: u32) -> [f32; 3] {
+        let (x, y) = (x as usize, y as usize);
+        let i = y * self.y_stride + x;
+        let (top, bottom) = (&self.y[i..i + 2], &self.y[i + self.y_stride..i + self.y_stride + 2]);
+        let luma = |v: u8| (v as f32).clamp(16.0, 235.0);
+        // Summed in the order the generic mean adds them, so both give the same bits.
+        let sum = luma(top[0]) + luma(top[1]) + luma(bottom[0]) + luma(bottom[1]);
+        // An even-aligned 2x2 block shares one chroma sample.
+        let ci = (y / 2) * self.uv_stride + (x / 2) * self.uv_step;
+        [sum * 0.25, self.u[ci] as f32, self.v[ci] as f32]
+    }
     /// BT.601 limited range.
     #[inline]
     fn native_to_rgb(&self, [luma, u, v]: [f32; 3]) -> [f32; 3] {
@@ -339,5 +365,25 @@ mod tests {
         let red = YuvView::new(YuvLayout::Nv12, [&yr, &[90, 240], &[90, 240]], [2, 2, 2], 2, 2).unwrap();
         let [r, g, b] = red.rgb(0, 0);
         assert!(r > 240.0 && g < 15.0 && b < 15.0, "{r} {g} {b}");
+    }
+
+    #[test]
+    fn a_yuv_2x2_mean_is_the_mean_of_its_four_pixels_to_the_bit() {
+        // 6x4 I420 and NV12 with luma outside 16..=235 (clamped per pixel) and varied chroma.
+        let y: Vec<u8> = (0..24u32).map(|i| (i * 53 % 256) as u8).collect();
+        let (u, v): (Vec<u8>, Vec<u8>) =
+            ((0..6u8).map(|i| 40 + 30 * i).collect(), (0..6u8).map(|i| 200 - 25 * i).collect());
+        let uv: Vec<u8> = u.iter().zip(&v).flat_map(|(&a, &b)| [a, b]).collect();
+        let i420 = YuvView::new(YuvLayout::I420, [&y, &u, &v], [6, 3, 3], 6, 4).unwrap();
+        let nv12 = YuvView::new(YuvLayout::Nv12, [&y, &uv, &uv], [6, 6, 6], 6, 4).unwrap();
+        for view in [i420, nv12] {
+            for (x, y) in [(0, 0), (2, 0), (4, 2)] {
+                let mut sum = [0f32; 3];
+                for p in [view.native(x, y), view.native(x + 1, y), view.native(x, y + 1), view.native(x + 1, y + 1)] {
+                    (0..3).for_each(|c| sum[c] += p[c]);
+                }
+                assert_eq!(view.native_mean_2x2(x, y), sum.map(|s| s * 0.25), "({x}, {y})");
+            }
+        }
     }
 }
