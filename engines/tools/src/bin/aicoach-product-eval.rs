@@ -3,7 +3,7 @@
 //!
 //! 1. **Pose** (`--pose`): for every ground-truth person in the development data (default
 //!    `../shared/data/mmpose`), a crop of the photo centred on the person's box (a square of
-//!    [`CROP_SCALE`] times the box's longer side, clipped to the photo, neighbours left in) goes
+//!    [`CROP_SCALE`] times the box's longer side, clipped to the photo or with `--crop pad` padded with black so the person stays centred, neighbours left in) goes
 //!    through `gst-launch-1.0 ... imagefreeze num-buffers=3 ! CHAIN ! aicoachclassify
 //!    report-location=...`; the keypoints of the report's last frame are scored with PCK@0.2
 //!    (tolerance 0.2 x the box's longer side; a missing person or joint is a miss). Nothing of
@@ -19,7 +19,7 @@
 //! `$AICOACH_PLUGIN_DIR`.
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
-//! [--chain default|pipelines|"..."] [--data DIR] [--videos DIR] [--keep DIR]`
+//! [--chain default|pipelines|"..."] [--crop clip|pad] [--data DIR] [--videos DIR] [--keep DIR]`
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -63,6 +63,9 @@ struct Args {
     data: PathBuf,
     videos: PathBuf,
     keep: Option<PathBuf>,
+    /// Pad the person's square crop with black where it leaves the photo (the person stays in
+    /// its centre), instead of clipping it to the photo.
+    pad: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -74,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         data: PathBuf::from(format!("{REPO}/../shared/data/mmpose")),
         videos: PathBuf::from(format!("{REPO}/../shared/data")),
         keep: None,
+        pad: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -92,6 +96,13 @@ fn parse_args() -> Result<Args, String> {
             "--data" => args.data = value()?.into(),
             "--videos" => args.videos = value()?.into(),
             "--keep" => args.keep = Some(value()?.into()),
+            "--crop" => {
+                args.pad = match value()?.as_str() {
+                    "clip" => false,
+                    "pad" => true,
+                    other => return Err(format!("--crop is clip or pad, not {other}")),
+                }
+            }
             _ => return Err(format!("unknown argument {a}")),
         }
     }
@@ -130,10 +141,19 @@ fn frames(lines: &[Value]) -> impl Iterator<Item = &Value> {
     lines.iter().filter(|l| l["type"] == "frame")
 }
 
-/// The crop around a person: its pixels and where its origin lies in the photo.
-fn crop_around(photo: &image::RgbImage, bbox: &Rect) -> (image::RgbImage, Point) {
+/// The crop around a person: its pixels and where its origin lies in the photo. Clipped to the
+/// photo, or with `pad` the whole square, black where it leaves the photo.
+fn crop_around(photo: &image::RgbImage, bbox: &Rect, pad: bool) -> (image::RgbImage, Point) {
     let side = CROP_SCALE * bbox.w.max(bbox.h);
     let c = bbox.center();
+    if pad {
+        // Even side, as below.
+        let n = ((side.ceil() as u32) + 1) & !1;
+        let (x0, y0) = ((c.x - n as f32 / 2.0).floor() as i64, (c.y - n as f32 / 2.0).floor() as i64);
+        let mut square = image::RgbImage::new(n, n);
+        image::imageops::replace(&mut square, photo, -x0, -y0);
+        return (square, Point::new(x0 as f32, y0 as f32));
+    }
     let x0 = (c.x - side / 2.0).max(0.0).floor() as u32;
     let y0 = (c.y - side / 2.0).max(0.0).floor() as u32;
     let x1 = ((c.x + side / 2.0).ceil() as u32).min(photo.width());
@@ -161,7 +181,8 @@ fn last_pose(lines: &[Value]) -> Option<Vec<Point>> {
 
 fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     println!("== pose: PCK@0.2 through `{}`", args.chain);
-    println!("   crops: square of {CROP_SCALE} x the box's longer side around each ground-truth person, clipped");
+    let edge = if args.pad { "padded with black past the photo's edge" } else { "clipped to the photo" };
+    println!("   crops: square of {CROP_SCALE} x the box's longer side around each ground-truth person, {edge}");
     let mut all = Tally::default();
     let (mut people, mut with_pose) = (0, 0);
     for spec in DATASETS.iter().filter(|s| s.format != eval::Format::WholeBodyFeet) {
@@ -184,7 +205,7 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                 {
                     person.joints.extend(extra.joints.iter().copied());
                 }
-                let (crop, origin) = crop_around(&photo, &person.bbox);
+                let (crop, origin) = crop_around(&photo, &person.bbox, args.pad);
                 let name = format!("{}-{i}-{p}", spec.name);
                 let png = tmp.join(format!("{name}.png"));
                 crop.save(&png).map_err(|e| e.to_string())?;
