@@ -399,4 +399,20 @@ mod tests {
         let (p, r, _) = vot_lt(&[b, None], &[b, b]);
         assert_eq!((p, r), (1.0, 0.5));
     }
+
+    #[test]
+    fn a_person_at_the_photo_corner_stays_centred_in_a_padded_crop_and_not_in_a_clipped_one() {
+        let photo = image::RgbImage::from_pixel(100, 80, image::Rgb([200, 200, 200]));
+        let person = Rect { x: 0.0, y: 0.0, w: 20.0, h: 40.0 };
+        let (padded, origin) = crop_around(&photo, &person, true);
+        assert_eq!(padded.dimensions(), (60, 60));
+        assert_eq!(origin, Point::new(-20.0, -10.0));
+        let centre = person.center();
+        assert_eq!((centre.x - origin.x, centre.y - origin.y), (30.0, 30.0));
+        // Black past the photo's edge, the photo where it is.
+        assert_eq!(padded.get_pixel(0, 0).0, [0, 0, 0]);
+        assert_eq!(padded.get_pixel(25, 15).0, [200, 200, 200]);
+        let (clipped, origin) = crop_around(&photo, &person, false);
+        assert_eq!((clipped.dimensions(), origin), ((40, 50), Point::new(0.0, 0.0)));
+    }
 }
