@@ -46,6 +46,10 @@ pub const SEEN_CONFIDENCE: f32 = 0.5;
 const BODY_PAD_SIDE: f32 = 0.1;
 const BODY_PAD_ABOVE: f32 = 0.12;
 const BODY_PAD_BELOW: f32 = 0.05;
+/// ...but at least this share of the box's other side on each side: a body seen side-on (or
+/// lying, or in flight) is wider than the line of its joints by half a torso's depth (about 7 %
+/// of a person's height, 8 % of the joints' box, which stops at the eyes and soles).
+const BODY_HALF_DEPTH: f32 = 0.08;
 
 impl PoseFrame {
     /// This pose moved by (`dx`, `dy`) and stamped `time`: the last pose carried onto a frame
@@ -62,12 +66,15 @@ impl PoseFrame {
     }
 
     /// The box the whole body fills: the seen joints' box widened past the outermost joint
-    /// centres to the skin, with room above the eyes and ears for the top of the head (the feet
-    /// have joints of their own: heels and toes). Trackers and annotations draw people this way;
+    /// centres to the skin (and to the back and front of a body seen side-on), with room above
+    /// the eyes and ears for the top of the head (the feet have joints of their own: heels and
+    /// toes). Trackers and annotations draw people this way;
     /// the joints alone cut the head and hands in half.
     pub fn body_extent(&self) -> Option<Rect> {
         let b = self.bounding_box()?;
-        let (side, above, below) = (BODY_PAD_SIDE * b.w, BODY_PAD_ABOVE * b.h, BODY_PAD_BELOW * b.h);
+        let side = (BODY_PAD_SIDE * b.w).max(BODY_HALF_DEPTH * b.h);
+        let above = (BODY_PAD_ABOVE * b.h).max(BODY_HALF_DEPTH * b.w);
+        let below = (BODY_PAD_BELOW * b.h).max(BODY_HALF_DEPTH * b.w);
         Some(Rect { x: b.x - side, y: b.y - above, w: b.w + 2.0 * side, h: b.h + above + below })
     }
 
@@ -98,6 +105,14 @@ mod tests {
         assert!(b.x < 100.0 && b.x + b.w > 140.0);
         assert!(50.0 - b.y > b.y + b.h - 250.0, "more room above than below: {b:?}");
         assert_eq!(PoseFrame { time: 0.0, score: 0.0, joints: vec![] }.body_extent(), None);
+        // Seen side-on, the joints nearly in a line: the box is still as wide as a body is deep;
+        // lying down, as tall.
+        let side_on = PoseFrame { time: 0.0, score: 0.9, joints: vec![joint(100.0, 50.0), joint(104.0, 250.0)] };
+        let b = side_on.body_extent().unwrap();
+        assert!(b.w >= 0.16 * 200.0, "{b:?}");
+        let lying = PoseFrame { time: 0.0, score: 0.9, joints: vec![joint(50.0, 100.0), joint(250.0, 104.0)] };
+        let b = lying.body_extent().unwrap();
+        assert!(b.h >= 0.16 * 200.0, "{b:?}");
     }
 
     #[test]
