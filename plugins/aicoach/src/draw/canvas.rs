@@ -67,7 +67,10 @@ pub struct Canvas<'a> {
 
 fn mix(dst: &mut u8, src: f32, alpha: f32) {
     let d = *dst as f32;
-    *dst = (d + (src - d) * alpha).round().clamp(0.0, 255.0) as u8;
+    // Rounded by adding a half and truncating (the value is clamped first, so never
+    // negative), not with `round`: that is a libm call per channel of every blended pixel on
+    // the baseline x86-64 target, 1 % of a whole pipeline's CPU samples in `perf`.
+    *dst = ((d + (src - d) * alpha).clamp(0.0, 255.0) + 0.5) as u8;
 }
 
 impl<'a> Canvas<'a> {
@@ -164,6 +167,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn mixing_rounds_to_the_nearest_step_and_clamps() {
+        let mixed = |d: u8, src: f32, alpha: f32| {
+            let mut v = d;
+            mix(&mut v, src, alpha);
+            v
+        };
+        assert_eq!(mixed(100, 200.0, 0.5), 150);
+        assert_eq!(mixed(100, 101.0, 0.5), 101); // 100.5 rounds up
+        assert_eq!(mixed(100, 100.8, 0.5), 100); // 100.4 rounds down
+        assert_eq!(mixed(250, 400.0, 1.0), 255);
+        assert_eq!(mixed(5, -100.0, 1.0), 0);
     }
 
     #[test]
