@@ -19,7 +19,12 @@
 //! `$AICOACH_PLUGIN_DIR`.
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
-//! [--chain default|pipelines|"..."] [--crop clip|pad] [--data DIR] [--videos DIR] [--keep DIR]`
+//! [--chain default|pipelines|"..."] [--crop clip|pad] [--width N] [--fps N] [--data DIR]
+//! [--videos DIR] [--keep DIR]`
+//!
+//! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
+//! (boxes scaled) or frame rate (frames dropped, each report frame scored against the box of the
+//! source frame its timestamp falls on): the same athletes, smaller or choppier.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -66,6 +71,10 @@ struct Args {
     /// Pad the person's square crop with black where it leaves the photo (the person stays in
     /// its centre), instead of clipping it to the photo.
     pad: bool,
+    /// Tracking on copies of the clips re-encoded at this width (boxes scaled)...
+    width: Option<u32>,
+    /// ...and at this frame rate (frames dropped; boxes found by timestamp).
+    fps: Option<u32>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -78,6 +87,8 @@ fn parse_args() -> Result<Args, String> {
         videos: PathBuf::from(format!("{REPO}/../shared/data")),
         keep: None,
         pad: false,
+        width: None,
+        fps: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -96,6 +107,8 @@ fn parse_args() -> Result<Args, String> {
             "--data" => args.data = value()?.into(),
             "--videos" => args.videos = value()?.into(),
             "--keep" => args.keep = Some(value()?.into()),
+            "--width" => args.width = Some(value()?.parse().map_err(|e| format!("--width: {e}"))?),
+            "--fps" => args.fps = Some(value()?.parse().map_err(|e| format!("--fps: {e}"))?),
             "--crop" => {
                 args.pad = match value()?.as_str() {
                     "clip" => false,
@@ -289,6 +302,71 @@ fn vot_lt(reported: &[Option<Rect>], truth: &[Option<Rect>]) -> (f32, f32, f32) 
     (p, r, f)
 }
 
+/// A re-encoded copy of a clip (`--width`, `--fps`) and how its frames map to the fixture's.
+#[derive(Debug, Clone, PartialEq)]
+struct Variant {
+    /// The copy's size (even, as x264 needs) and frame rate, where changed.
+    size: Option<(u32, u32)>,
+    fps: Option<u32>,
+    /// Copy pixels per source pixel.
+    scale: f32,
+    /// The source's frame rate, `num / den`.
+    rate: (u64, u64),
+}
+
+impl Variant {
+    fn of(args: &Args, fixture: &Value) -> Result<Option<Self>, String> {
+        if args.width.is_none() && args.fps.is_none() {
+            return Ok(None);
+        }
+        let dim = |k: &str| fixture[k].as_u64().ok_or(format!("fixture without {k}"));
+        let (w, h) = (dim("width")?, dim("height")?);
+        let rate = fixture["framerate"].as_str().ok_or("fixture without framerate")?;
+        let (num, den) = rate.split_once('/').ok_or(format!("framerate {rate} is not num/den"))?;
+        let rate = (
+            num.parse().map_err(|_| format!("framerate {rate}"))?,
+            den.parse().map_err(|_| format!("framerate {rate}"))?,
+        );
+        let size = args.width.map(|cw| (cw & !1, ((cw as f64 * h as f64 / w as f64 / 2.0).round() as u32) * 2));
+        let scale = size.map_or(1.0, |(cw, _)| cw as f32 / w as f32);
+        Ok(Some(Self { size, fps: args.fps, scale, rate }))
+    }
+
+    /// The re-encoding: x264 on one thread, since its threads make each run's pictures a little
+    /// different (and the tracking with them).
+    fn launch(&self, source: &Path, copy: &Path) -> String {
+        let mut caps = String::from("video/x-raw");
+        if let Some((w, h)) = self.size {
+            caps += &format!(",width={w},height={h},pixel-aspect-ratio=1/1");
+        }
+        if let Some(f) = self.fps {
+            caps += &format!(",framerate={f}/1");
+        }
+        format!(
+            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! videorate drop-only=true ! {caps} ! \
+             x264enc speed-preset=veryfast threads=1 ! h264parse ! mp4mux ! filesink location={}",
+            source.display(),
+            copy.display()
+        )
+    }
+
+    /// The fixture's box for each report frame: the source frame its timestamp falls on,
+    /// scaled to the copy.
+    fn truth(&self, report: &[&Value], boxes: &[Option<Rect>]) -> Vec<Option<Rect>> {
+        let (num, den) = self.rate;
+        report
+            .iter()
+            .map(|f| {
+                let pts = f["pts"].as_u64()?;
+                let i =
+                    ((pts as f64 * num as f64 / (den as f64 * 1e9)).round() as usize).min(boxes.len().checked_sub(1)?);
+                let b = boxes[i]?;
+                Some(Rect { x: b.x * self.scale, y: b.y * self.scale, w: b.w * self.scale, h: b.h * self.scale })
+            })
+            .collect()
+    }
+}
+
 fn rect(v: &Value) -> Option<Rect> {
     let n = |k: &str| v.get(k).and_then(Value::as_f64).map(|x| x as f32);
     let a = v.as_array();
@@ -304,6 +382,13 @@ fn rect(v: &Value) -> Option<Rect> {
 fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     let fixtures = PathBuf::from(format!("{REPO}/tests/fixtures/athlete_boxes"));
     println!("== tracking: VOT-LT through pipelines/analyse.sh against {}", fixtures.display());
+    if args.width.is_some() || args.fps.is_some() {
+        let (w, f) = (
+            args.width.map_or("as recorded".into(), |w| format!("{w} px wide")),
+            args.fps.map_or("as recorded".into(), |f| format!("{f} fps")),
+        );
+        println!("   on copies re-encoded with x264: {w}, {f}");
+    }
     let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
         .map_err(|e| format!("{}: {e}", fixtures.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -314,9 +399,19 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     for fixture in names {
         let truth: Value = serde_json::from_str(&std::fs::read_to_string(&fixture).map_err(|e| e.to_string())?)
             .map_err(|e| format!("{}: {e}", fixture.display()))?;
-        let video = args.videos.join(truth["video"].as_str().ok_or("fixture without video")?);
+        let source = args.videos.join(truth["video"].as_str().ok_or("fixture without video")?);
         let boxes: Vec<Option<Rect>> =
             truth["boxes"].as_array().ok_or("fixture without boxes")?.iter().map(rect).collect();
+        let stem = source.file_stem().unwrap().to_string_lossy().to_string();
+        let variant = Variant::of(args, &truth)?;
+        let video = match &variant {
+            Some(v) => {
+                let copy = tmp.join(format!("{stem}-variant.mp4"));
+                gst_launch(&v.launch(&source, &copy)).map_err(|e| format!("re-encoding {}: {e}", source.display()))?;
+                copy
+            }
+            None => source.clone(),
+        };
         let out = tmp.join(fixture.file_stem().unwrap());
         let status = Command::new("bash")
             .arg(format!("{REPO}/pipelines/analyse.sh"))
@@ -328,17 +423,25 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
         if !status.status.success() {
             return Err(format!("analyse.sh {}: {}", video.display(), String::from_utf8_lossy(&status.stderr)));
         }
-        let stem = video.file_stem().unwrap().to_string_lossy().to_string();
-        let lines = report_lines(&out.join(format!("{stem}.jsonl")))?;
-        let reported: Vec<Option<Rect>> = frames(&lines)
+        let name = video.file_stem().unwrap().to_string_lossy().to_string();
+        let lines = report_lines(&out.join(format!("{name}.jsonl")))?;
+        let report: Vec<&Value> = frames(&lines).collect();
+        let reported: Vec<Option<Rect>> = report
+            .iter()
             .map(|f| {
                 let a = &f["athlete"];
                 (a.is_object() && a["state"] != "lost").then(|| rect(a)).flatten()
             })
             .collect();
-        if reported.len() != boxes.len() {
-            println!("   note: {} has {} report frames, {} truth frames", stem, reported.len(), boxes.len());
-        }
+        let boxes = match &variant {
+            Some(v) => v.truth(&report, &boxes),
+            None => {
+                if reported.len() != boxes.len() {
+                    println!("   note: {} has {} report frames, {} truth frames", stem, reported.len(), boxes.len());
+                }
+                boxes
+            }
+        };
         let (p, r, f) = vot_lt(&reported, &boxes);
         println!(
             "   {:<16} frames {:>4}  athlete visible {:>4}  reported {:>4}  precision {p:.3}  recall {r:.3}  F {f:.3}",
@@ -414,5 +517,24 @@ mod tests {
         assert_eq!(padded.get_pixel(25, 15).0, [200, 200, 200]);
         let (clipped, origin) = crop_around(&photo, &person, false);
         assert_eq!((clipped.dimensions(), origin), ((40, 50), Point::new(0.0, 0.0)));
+    }
+
+    #[test]
+    fn a_re_encoded_copy_is_scored_against_the_source_frame_its_timestamp_falls_on() {
+        let v = Variant { size: Some((320, 180)), fps: Some(12), scale: 0.5, rate: (30, 1) };
+        let boxes: Vec<Option<Rect>> =
+            (0..10).map(|i| Some(Rect { x: i as f32 * 10.0, y: 0.0, w: 20.0, h: 40.0 })).collect();
+        // Frames at 0, 0.1 and 2/12 s fall on source frames 0, 3 and 5 of a 30 fps source; a
+        // timestamp past the end takes the last box; no timestamp, no box.
+        let report: Vec<Value> = [Some(0u64), Some(100_000_000), Some(166_666_667), Some(10_000_000_000), None]
+            .iter()
+            .map(|pts| serde_json::json!({ "pts": pts }))
+            .collect();
+        let refs: Vec<&Value> = report.iter().collect();
+        let xs: Vec<Option<f32>> = v.truth(&refs, &boxes).iter().map(|b| b.map(|b| b.x)).collect();
+        assert_eq!(xs, [Some(0.0), Some(15.0), Some(25.0), Some(45.0), None]);
+        assert_eq!(v.truth(&refs, &boxes)[0].unwrap().h, 20.0);
+        let line = v.launch(Path::new("/v/a.mp4"), Path::new("/t/b.mp4"));
+        assert!(line.contains("width=320,height=180,pixel-aspect-ratio=1/1,framerate=12/1"), "{line}");
     }
 }
