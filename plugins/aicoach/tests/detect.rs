@@ -194,3 +194,53 @@ fn the_search_detector_finds_the_athlete_the_first_one_misses() {
     // The athlete (about 135 x 390 px on the roof, left of centre), not someone in the background.
     assert!(athlete.rect.h > 300.0 && athlete.rect.x < 800.0, "{athlete:?}");
 }
+
+#[test]
+fn without_onnx_runtime_auto_warns_that_the_models_run_on_tract() {
+    // In a child process: ONNX Runtime, once loaded, stays loaded for the whole process.
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "tract_fallback_child", "--nocapture", "--include-ignored"])
+        .env("AICOACH_ORT_LIB", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    for element in ["aicoachdetect0", "aicoachpose0"] {
+        let line =
+            text.lines().find(|l| l.starts_with(&format!("WARNING {element}:"))).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains("tract") && line.contains("/nonexistent/libonnxruntime.so"), "{line}");
+    }
+    assert!(text.contains("ENGINE=cpu warnings: 0"), "{text}");
+}
+
+#[test]
+#[ignore = "run by without_onnx_runtime_auto_warns_that_the_models_run_on_tract in a child process"]
+fn tract_fallback_child() {
+    init();
+    // The models run; the pipeline ends in EOS, with one warning per model-running element for
+    // `auto`, none for an engine chosen knowingly.
+    for engine in ["auto", "cpu"] {
+        let pipeline = gst::parse::launch(&format!(
+            "videotestsrc num-buffers=2 ! video/x-raw,width=320,height=240 ! aicoachdetect engine={engine} ! \
+             aicoachpose engine={engine} body-model=none ! fakesink"
+        ))
+        .unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let mut warnings = 0;
+        let kinds = [gst::MessageType::Eos, gst::MessageType::Error, gst::MessageType::Warning];
+        while let Some(msg) = bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &kinds) {
+            match msg.view() {
+                gst::MessageView::Warning(w) => {
+                    warnings += 1;
+                    println!("WARNING {}: {}", msg.src().unwrap().name(), w.error());
+                }
+                gst::MessageView::Error(e) => panic!("{}", e.error()),
+                _ => break,
+            }
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        println!("ENGINE={engine} warnings: {warnings}");
+    }
+}

@@ -290,6 +290,9 @@ impl BaseTransformImpl for AiCoachDetect {
         for line in detector.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
+        if let Some(warning) = inference::fallback_warning(settings.engine, &settings.model, detector.engine()) {
+            gst::element_imp_warning!(self, gst::LibraryError::Init, ("{warning}"));
+        }
         let search_file = settings
             .search_model_file()
             .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("search-model: {e}")))?;

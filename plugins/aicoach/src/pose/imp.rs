@@ -446,6 +446,9 @@ impl BaseTransformImpl for AiCoachPose {
         for line in landmarker.engine().selection() {
             gst::info!(CAT, imp = self, "{line}");
         }
+        if let Some(warning) = inference::fallback_warning(settings.engine, &settings.model, landmarker.engine()) {
+            gst::element_imp_warning!(self, gst::LibraryError::Init, ("{warning}"));
+        }
         let mut estimator = match body_file {
             None => PoseEstimator::new(landmarker),
             Some(file) => {
