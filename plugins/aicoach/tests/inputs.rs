@@ -218,24 +218,10 @@ fn a_phone_video_tagged_as_rotated_is_analysed_upright() {
 /// The warnings a launch line of a user's own posts on `clip`, with `prepare` after the decoder:
 /// "element: message" each.
 fn warnings(clip: &Path, prepare: &str) -> Vec<String> {
-    let pipeline = gst::parse::launch(&format!(
+    common::warnings_until_eos(&format!(
         "filesrc location={} ! decodebin ! {prepare} ! videoconvert ! aicoachdetect ! aicoachtrack ! aicoachpose ! fakesink",
         clip.display()
     ))
-    .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    let mut warnings = Vec::new();
-    let kinds = [gst::MessageType::Eos, gst::MessageType::Error, gst::MessageType::Warning];
-    while let Some(msg) = bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &kinds) {
-        match msg.view() {
-            gst::MessageView::Warning(w) => warnings.push(format!("{}: {}", msg.src().unwrap().name(), w.error())),
-            gst::MessageView::Error(e) => panic!("{}", e.error()),
-            _ => break,
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    warnings
 }
 
 /// How combed a frame is: the mean difference between each row and the average of its

@@ -3,8 +3,9 @@
 //!
 //! 1. **Pose** (`--pose`): for every ground-truth person in the development data (default
 //!    `../shared/data/mmpose`), a crop of the photo centred on the person's box (a square of
-//!    [`CROP_SCALE`] times the box's longer side, clipped to the photo or with `--crop pad` padded with black so the person stays centred, neighbours left in) goes
-//!    through `gst-launch-1.0 ... imagefreeze num-buffers=3 ! CHAIN ! aicoachclassify
+//!    [`CROP_SCALE`] times the box's longer side, clipped to the photo or, with `--crop pad`,
+//!    padded with black so the person stays centred; neighbours left in) goes through
+//!    `gst-launch-1.0 ... imagefreeze num-buffers=3 ! CHAIN ! aicoachclassify
 //!    report-location=...`; the keypoints of the report's last frame are scored with PCK@0.2
 //!    (tolerance 0.2 x the box's longer side; a missing person or joint is a miss). Nothing of
 //!    the ground truth reaches the chain: who the athlete is, the elements decide.

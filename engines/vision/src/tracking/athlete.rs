@@ -11,9 +11,10 @@
 //!   and only while it has seen the athlete on every frame since a detection last confirmed
 //!   them: it sees through flips and back light that defeat the filter and the detector, but
 //!   cannot tell who it sees. While it sees the body on every frame the track goes with it,
-//!   not with a filter that may be sure of the background. Once the pose estimator has been seeing the athlete, its
-//!   seeing nobody makes the tracker unsure however sharp the filter's peak: a filter left at
-//!   the frame's edge after the athlete walked out of it is sure of the background.
+//!   not with a filter that may be sure of the background. Once the pose estimator has been
+//!   seeing the athlete, its seeing nobody makes the tracker unsure however sharp the filter's
+//!   peak: a filter left at the frame's edge after the athlete walked out of it is sure of the
+//!   background.
 //! - **Lost**: verification failed for `lost_after` frames. The tracker keeps asking for
 //!   detections now and then and recovers the same athlete (same id) when a detection matches
 //!   the athlete's colours again, near where they were last seen at first and anywhere in the
@@ -21,9 +22,9 @@
 //!   athlete vanished is taken for them whatever their colours (a flip out of back light into
 //!   sunlight changes every colour): everyone else seen is a known bystander, so it must be
 //!   the athlete; that stranger is looked for up to three box sizes away (a flip or a dive
-//!   carries the athlete far while nothing sees them). After `forget_after` seconds away the athlete is
-//!   forgotten and the tracker searches afresh: whoever it chooses then gets a new id, since
-//!   after so long a colour match is no proof of identity.
+//!   carries the athlete far while nothing sees them). After `forget_after` seconds away the
+//!   athlete is forgotten and the tracker searches afresh: whoever it chooses then gets a new
+//!   id, since after so long a colour match is no proof of identity.
 //!
 //! Nobody the tracker has seen beside the athlete is ever taken for them (see [`Bystanders`]),
 //! and nobody who keeps their place in the world while the camera moves is taken for the one
@@ -529,8 +530,9 @@ impl AthleteTracker {
         let stranger_time = lost_for <= STRANGER_WINDOW;
         let reach = if stranger_time { gate.max(STRANGER_GATE) } else { gate };
         let eligible = followable.map(|d| track.eligible(frame, &d, &candidates, last_seen, reach)).unwrap_or_default();
-        let near: Vec<Candidate> = eligible.iter().filter(|c| c.distance <= gate).cloned().collect();
-        let by_colour = best_by_colour(&near, config.min_similarity + RECOVERY_MARGIN);
+        // Colours alone recover the athlete only within the recovery gate.
+        let near = eligible.iter().filter(|c| c.distance <= gate);
+        let by_colour = best_by_colour(near, config.min_similarity + RECOVERY_MARGIN);
         let lone_stranger = match eligible.as_slice() {
             [only] if stranger_time => Some(only),
             _ => None,
@@ -634,7 +636,6 @@ impl Track {
 }
 
 /// A detection that may be the athlete.
-#[derive(Clone)]
 struct Candidate {
     rect: Rect,
     /// From where the athlete should be, in box sizes.
@@ -645,9 +646,9 @@ struct Candidate {
 
 /// The candidate with the athlete's colours (at least `min_similarity` alike), ranked by
 /// colour, then closeness.
-fn best_by_colour(eligible: &[Candidate], min_similarity: f32) -> Option<&Candidate> {
+fn best_by_colour<'a>(eligible: impl IntoIterator<Item = &'a Candidate>, min_similarity: f32) -> Option<&'a Candidate> {
     let score = |c: &&Candidate| c.similarity - 0.2 * c.distance;
-    eligible.iter().filter(|c| c.similarity >= min_similarity).max_by(|a, b| score(a).total_cmp(&score(b)))
+    eligible.into_iter().filter(|c| c.similarity >= min_similarity).max_by(|a, b| score(a).total_cmp(&score(b)))
 }
 
 /// The people around the athlete: what rules detections out as the athlete besides their

@@ -12,6 +12,29 @@ pub const VIDEO: &str = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 /// Where the player's hips are in the photo (onnxruntime reference, tests/fixtures).
 pub const HIPS: (f32, f32) = (265.0, 225.0);
 
+/// Plays the launch line `description` to EOS and returns the warnings it posted on the way,
+/// "element: message" each. An error fails the test, and so does no EOS within two minutes
+/// (a hang).
+pub fn warnings_until_eos(description: &str) -> Vec<String> {
+    let pipeline = gst::parse::launch(description).unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let mut warnings = Vec::new();
+    let kinds = [gst::MessageType::Eos, gst::MessageType::Error, gst::MessageType::Warning];
+    loop {
+        let msg = bus
+            .timed_pop_filtered(gst::ClockTime::from_seconds(120), &kinds)
+            .unwrap_or_else(|| panic!("no EOS within two minutes: {description}"));
+        match msg.view() {
+            gst::MessageView::Warning(w) => warnings.push(format!("{}: {}", msg.src().unwrap().name(), w.error())),
+            gst::MessageView::Error(e) => panic!("{}", e.error()),
+            _ => break,
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    warnings
+}
+
 pub fn init() {
     use std::sync::Once;
     static INIT: Once = Once::new();
