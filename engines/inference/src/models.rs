@@ -44,6 +44,7 @@ pub struct ModelSpec {
     pub name: &'static str,
     pub file: &'static str,
     pub sha256: &'static str,
+    /// The tensor the product feeds, its element type and layout.
     pub input: &'static str,
     pub input_type: ElementType,
     pub layout: Layout,
@@ -51,16 +52,45 @@ pub struct ModelSpec {
     pub input_size: usize,
     /// The outputs the product decodes; everything else is pruned from the graph when loading.
     pub outputs: &'static [&'static str],
+    /// The file's own input, where `input` is a tensor inside the graph: the nodes between
+    /// them only convert pixels (cast, normalise, transpose), which the crop does as it writes
+    /// its values; they are cut away when loading.
+    pub file_input: Option<FileInput>,
+}
+
+/// A model file's declared input, where the product feeds the graph past it.
+#[derive(Debug, Clone, Copy)]
+pub struct FileInput {
+    pub name: &'static str,
+    pub element_type: ElementType,
+    pub layout: Layout,
+}
+
+/// A square image tensor's shape in `layout`.
+fn image_shape(layout: Layout, size: usize) -> Vec<usize> {
+    match layout {
+        Layout::Nhwc => vec![1, size, size, 3],
+        Layout::Nchw => vec![1, 3, size, size],
+    }
 }
 
 impl ModelSpec {
+    /// The shape of the tensor the product feeds.
     pub fn input_shape(&self) -> Vec<usize> {
-        match self.layout {
-            Layout::Nhwc => vec![1, self.input_size, self.input_size, 3],
-            Layout::Nchw => vec![1, 3, self.input_size, self.input_size],
+        image_shape(self.layout, self.input_size)
+    }
+
+    /// The file's declared input: name, element type and shape.
+    pub fn file_input(&self) -> (&'static str, ElementType, Vec<usize>) {
+        match self.file_input {
+            Some(f) => (f.name, f.element_type, image_shape(f.layout, self.input_size)),
+            None => (self.input, self.input_type, self.input_shape()),
         }
     }
 }
+
+/// MoveNet's first convolution's input, in the converted file.
+const MOVENET_NORMALISED: &str = "StatefulPartitionedCall/center_net_mobile_net_v2fpn_feature_extractor/model_1/model/Conv1_relu/Relu6/BiasAdd__15:0";
 
 pub static MODELS: &[ModelSpec] = &[
     ModelSpec {
@@ -73,6 +103,7 @@ pub static MODELS: &[ModelSpec] = &[
         layout: Layout::Nhwc,
         input_size: 224,
         outputs: &["Identity", "Identity_1"],
+        file_input: None,
     },
     ModelSpec {
         id: ModelId::PoseLandmarkLite,
@@ -85,6 +116,7 @@ pub static MODELS: &[ModelSpec] = &[
         input_size: 256,
         // Landmarks and the pose-presence flag; segmentation, heatmap and world points are pruned.
         outputs: &["Identity", "Identity_1"],
+        file_input: None,
     },
     ModelSpec {
         id: ModelId::PoseLandmarkFull,
@@ -96,6 +128,7 @@ pub static MODELS: &[ModelSpec] = &[
         layout: Layout::Nhwc,
         input_size: 256,
         outputs: &["Identity", "Identity_1"],
+        file_input: None,
     },
     ModelSpec {
         id: ModelId::NanoDet,
@@ -107,6 +140,7 @@ pub static MODELS: &[ModelSpec] = &[
         layout: Layout::Nchw,
         input_size: 416,
         outputs: &["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0", "Identity_4:0", "Identity_5:0"],
+        file_input: None,
     },
     ModelSpec {
         id: ModelId::PedestrianSsd,
@@ -118,17 +152,21 @@ pub static MODELS: &[ModelSpec] = &[
         layout: Layout::Nhwc,
         input_size: 300,
         outputs: &["concat:0", "concat_1:0"],
+        file_input: None,
     },
     ModelSpec {
         id: ModelId::MoveNetLightning,
         name: "movenet-lightning",
         file: "movenet_lightning.onnx",
         sha256: "1e74db6b5886edb2abe565a0ce22bb1117a1fc81f7fa49826a51172e546c2d06",
-        input: "input:0",
-        input_type: ElementType::I32,
-        layout: Layout::Nhwc,
+        // Past the file's own conversion of integer pixels: cast, `x * 0.007843018 - 1`,
+        // NHWC to NCHW (see `movenet::MODEL_INPUT_SCALE`).
+        input: MOVENET_NORMALISED,
+        input_type: ElementType::F32,
+        layout: Layout::Nchw,
         input_size: 192,
         outputs: &["Identity:0"],
+        file_input: Some(FileInput { name: "input:0", element_type: ElementType::I32, layout: Layout::Nhwc }),
     },
 ];
 

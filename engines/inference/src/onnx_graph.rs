@@ -75,16 +75,21 @@ pub fn check_io(path: &Path, model: &pb::ModelProto, spec: &ModelSpec) -> Result
         path: path.to_path_buf(),
         reason: format!("does not look like the {} model: {reason}", spec.name),
     };
+    let (name, element_type, shape) = spec.file_input();
     let input = inputs
         .iter()
-        .find(|i| i.name == spec.input)
-        .ok_or_else(|| mismatch(format!("it has no input '{}' (inputs: {})", spec.input, names(&inputs))))?;
-    let expected_shape = spec.input_shape();
-    if input.shape != expected_shape || input.element_type != spec.input_type {
+        .find(|i| i.name == name)
+        .ok_or_else(|| mismatch(format!("it has no input '{name}' (inputs: {})", names(&inputs))))?;
+    if input.shape != shape || input.element_type != element_type {
         return Err(mismatch(format!(
-            "input '{}' is {:?} {:?}, expected {:?} {:?}",
-            spec.input, input.element_type, input.shape, spec.input_type, expected_shape
+            "input '{name}' is {:?} {:?}, expected {element_type:?} {shape:?}",
+            input.element_type, input.shape
         )));
+    }
+    let produced =
+        |t: &str| model.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.output.iter().any(|o| o == t)));
+    if spec.file_input.is_some() && !produced(spec.input) {
+        return Err(mismatch(format!("it has no tensor '{}' to feed", spec.input)));
     }
     for wanted in spec.outputs {
         if !outputs.iter().any(|o| o.name == *wanted) {
@@ -96,6 +101,47 @@ pub fn check_io(path: &Path, model: &pb::ModelProto, spec: &ModelSpec) -> Result
 
 fn names(infos: &[TensorInfo]) -> String {
     infos.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Makes `tensor`, computed inside the graph, its only input: the nodes that computed it (and
+/// what only they needed) are removed with the file's own inputs. [`check_io`] has checked
+/// that a node produces it.
+pub fn feed_at(model: &mut pb::ModelProto, tensor: &TensorInfo) {
+    let graph = model.graph.as_mut().expect("decode() checked the graph");
+    let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let declared: Vec<String> =
+        graph.input.iter().map(|v| v.name.clone()).filter(|n| !initializers.contains(n.as_str())).collect();
+    graph.input.retain(|v| !declared.contains(&v.name));
+    graph.node.retain(|n| !n.output.contains(&tensor.name));
+    graph.input.push(tensor_value_info(tensor));
+    let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+    prune_to_outputs(model, &outputs.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+fn tensor_value_info(t: &TensorInfo) -> pb::ValueInfoProto {
+    let dims = t
+        .shape
+        .iter()
+        .map(|&n| pb::tensor_shape_proto::Dimension {
+            value: Some(dimension::Value::DimValue(n as i64)),
+            ..Default::default()
+        })
+        .collect();
+    let elem_type = match t.element_type {
+        ElementType::F32 => ONNX_FLOAT,
+        ElementType::I32 => ONNX_INT32,
+    };
+    pb::ValueInfoProto {
+        name: t.name.clone(),
+        r#type: Some(pb::TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type,
+                shape: Some(pb::TensorShapeProto { dim: dims }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Removes every node, initializer and output not needed to compute `keep`.
@@ -140,7 +186,11 @@ mod tests {
         let graph = model.graph.as_ref().unwrap();
         assert_eq!(graph.output.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["Identity", "Identity_1"]);
         assert!(graph.node.len() < nodes_before, "{} !< {nodes_before}", graph.node.len());
-        // Every node input is produced by a kept node, an initializer or a graph input.
+        assert_every_input_defined(graph);
+    }
+
+    /// Every node input is produced by an earlier node, an initializer or a graph input.
+    fn assert_every_input_defined(graph: &pb::GraphProto) {
         let mut known: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
         known.extend(graph.initializer.iter().map(|t| t.name.as_str()));
         for node in &graph.node {
@@ -149,6 +199,28 @@ mod tests {
             }
             known.extend(node.output.iter().map(|o| o.as_str()));
         }
+    }
+
+    #[test]
+    fn movenet_is_fed_past_its_pixel_conversion() {
+        let (file, mut model) = load(ModelId::MoveNetLightning);
+        check_io(&file.path, &model, file.spec).unwrap();
+        let spec = file.spec;
+        // A MoveNet file without that tensor (converted otherwise) is refused, naming it.
+        let mut other = model.clone();
+        other.graph.as_mut().unwrap().node.retain(|n| !n.output.iter().any(|o| o == spec.input));
+        let err = check_io(&file.path, &other, spec).unwrap_err().to_string();
+        assert!(err.contains("no tensor") && err.contains(spec.input), "{err}");
+        let fed = TensorInfo { name: spec.input.into(), element_type: spec.input_type, shape: spec.input_shape() };
+        let nodes_before = model.graph.as_ref().unwrap().node.len();
+        feed_at(&mut model, &fed);
+        assert_eq!(io(&model).0, [fed]);
+        let graph = model.graph.as_ref().unwrap();
+        // Cast, unstack, subtract, multiply, subtract, transpose: gone; the first convolution
+        // reads the fed tensor.
+        assert_eq!(nodes_before - graph.node.len(), 6);
+        assert_eq!((graph.node[0].op_type.as_str(), graph.node[0].input[0].as_str()), ("Conv", spec.input));
+        assert_every_input_defined(graph);
     }
 
     #[test]

@@ -69,6 +69,16 @@ impl Tensor {
         self.len() == 0
     }
 
+    /// The values as f32 to change in place; fails for integer tensors.
+    pub fn as_f32_mut(&mut self) -> Result<&mut [f32]> {
+        match &mut self.data {
+            TensorData::F32(v) => Ok(v),
+            TensorData::I32(_) => {
+                Err(EngineError::Tensor { name: String::new(), reason: "expected f32 values, got i32".into() })
+            }
+        }
+    }
+
     /// The values as f32; fails for integer tensors (model outputs we decode are all f32).
     pub fn as_f32(&self) -> Result<&[f32]> {
         match &self.data {

@@ -105,12 +105,17 @@ impl fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Reads and verifies `file`, prunes the graph to the outputs the product uses and loads it
-    /// on the backend `options` asks for.
+    /// Reads and verifies `file`, cuts the graph to the input the product feeds and the
+    /// outputs it uses, and loads it on the backend `options` asks for.
     pub fn load(file: &ModelFile, options: &EngineOptions) -> Result<Engine> {
         let bytes = file.read_verified()?;
         let mut proto = onnx_graph::decode(&file.path, &bytes)?;
         onnx_graph::check_io(&file.path, &proto, file.spec)?;
+        if file.spec.file_input.is_some() {
+            let spec = file.spec;
+            let fed = TensorInfo { name: spec.input.into(), element_type: spec.input_type, shape: spec.input_shape() };
+            onnx_graph::feed_at(&mut proto, &fed);
+        }
         if !options.all_outputs {
             onnx_graph::prune_to_outputs(&mut proto, file.spec.outputs);
         }
