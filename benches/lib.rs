@@ -7,7 +7,12 @@ use aicoach_inference::{EngineKind, Tensor};
 
 /// A smooth deterministic image-like tensor for `spec`'s input (values in 0..1).
 pub fn synthetic_input(spec: &ModelSpec) -> Tensor {
-    let shape = spec.input_shape();
+    synthetic_input_sized(spec, (spec.input_size, spec.input_size))
+}
+
+/// [`synthetic_input`] of `cols` x `rows` pixels (for a model fed another size).
+pub fn synthetic_input_sized(spec: &ModelSpec, (cols, rows): (usize, usize)) -> Tensor {
+    let shape = spec.input_shape_sized(cols, rows);
     let n: usize = shape.iter().product();
     let wave = (0..n).map(|i| (i as f32 * 0.0137).sin() * 0.5 + 0.5);
     match spec.input_type {

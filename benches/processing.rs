@@ -91,6 +91,7 @@ fn decoding(c: &mut Criterion) {
         .enumerate()
         .map(|(i, &stride)| nanodet::Level {
             stride,
+            columns: nanodet::grid(stride, (416, 416)).0,
             scores: out.0[i].1.as_f32().unwrap(),
             boxes: out.0[3 + i].1.as_f32().unwrap(),
         })

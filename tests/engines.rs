@@ -6,6 +6,7 @@ use aicoach_inference::backend::EngineKind;
 use aicoach_inference::blazepose;
 use aicoach_inference::{Engine, EngineOptions, ModelFile, ModelId, PersonDetector, PoseLandmarker, Tensor};
 use aicoach_tests::{Photo, fixture, opencv_sample};
+use aicoach_vision::image::RgbSource;
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::{Point, Rect, RotatedRect};
 use serde_json::Value;
@@ -116,6 +117,26 @@ fn nanodet_and_the_pedestrian_ssd_find_the_person_the_blazepose_detector_finds()
         let b = detections[0].bbox;
         assert!(hx > b.x && hx < b.x + b.w && hy > b.y && hy < b.y + b.h, "{id:?}: {b:?} misses hips ({hx}, {hy})");
         assert!(b.h > 200.0 && b.h < 345.0, "{id:?}: {b:?}");
+    }
+}
+
+/// NanoDet takes a wide photo as a wide input, not a square one that is mostly padding, and
+/// finds the same person with the same confidence.
+#[test]
+fn nanodet_fed_the_photos_aspect_finds_what_the_square_letterbox_finds() {
+    let photo = Photo::open(&opencv_sample("messi5.jpg"));
+    let view = photo.view();
+    let (w, h) = (view.width(), view.height());
+    for kind in [EngineKind::Tract, EngineKind::OnnxRuntime] {
+        let mut detector = PersonDetector::load(ModelFile::bundled(ModelId::NanoDet), &options(kind)).unwrap();
+        let (cols, rows) = detector.input_size_for(w, h);
+        assert!(cols == 416 && rows < 416, "{kind}: {cols}x{rows} for {w}x{h}");
+        let wide = detector.detect(&view).unwrap();
+        let square = detector.detect_in(&view, &RotatedRect::letterbox(w, h)).unwrap();
+        assert_eq!(wide.len(), square.len(), "{kind}: {wide:?} vs {square:?}");
+        let (a, b) = (&wide[0], &square[0]);
+        assert!(a.bbox.iou(&b.bbox) > 0.9, "{kind}: {:?} vs {:?}", a.bbox, b.bbox);
+        assert!((a.score - b.score).abs() < 0.05, "{kind}: {} vs {}", a.score, b.score);
     }
 }
 

@@ -118,6 +118,22 @@ pub fn feed_at(model: &mut pb::ModelProto, tensor: &TensorInfo) {
     prune_to_outputs(model, &outputs.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
+/// Gives the graph's input `tensor`'s name its new shape, for a fully convolutional model fed
+/// another input size. The outputs' and intermediate tensors' declared shapes (computed for
+/// the old size) are dropped: the backends infer them.
+pub fn reshape_input(model: &mut pb::ModelProto, tensor: &TensorInfo) {
+    let graph = model.graph.as_mut().expect("decode() checked the graph");
+    for input in graph.input.iter_mut().filter(|i| i.name == tensor.name) {
+        *input = tensor_value_info(tensor);
+    }
+    for output in &mut graph.output {
+        if let Some(type_proto::Value::TensorType(t)) = output.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            t.shape = None;
+        }
+    }
+    graph.value_info.clear();
+}
+
 fn tensor_value_info(t: &TensorInfo) -> pb::ValueInfoProto {
     let dims = t
         .shape

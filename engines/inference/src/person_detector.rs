@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Person detection on a frame with either detector model: tensor in, detections out.
 
-use crate::backend::{Engine, EngineOptions};
+use crate::backend::{Engine, EngineKind, EngineOptions};
 use crate::blazepose;
 use crate::error::{EngineError, Result};
 use crate::models::{ModelFile, ModelId};
 use crate::nanodet;
-use crate::preprocess::{Normalization, crop_to_tensor};
+use crate::preprocess::{Normalization, crop_to_tensor_sized};
 use crate::ssdlite;
 use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Point, RotatedRect};
@@ -25,7 +25,11 @@ enum Decoder {
 
 pub struct PersonDetector {
     engine: Engine,
+    /// NanoDet fed a frame's aspect instead of a square ([`nanodet::input_size_for`]): the
+    /// engine for the last input size that needed one.
+    sized: Option<((usize, usize), Engine)>,
     file: ModelFile,
+    options: EngineOptions,
     decoder: Decoder,
     pub min_score: f32,
     pub max_detections: usize,
@@ -47,17 +51,43 @@ impl PersonDetector {
             }
         };
         let engine = Engine::load(&file, options)?;
-        Ok(Self { engine, file, decoder, min_score: DEFAULT_MIN_SCORE, max_detections: DEFAULT_MAX_DETECTIONS })
+        Ok(Self {
+            engine,
+            sized: None,
+            file,
+            options: options.clone(),
+            decoder,
+            min_score: DEFAULT_MIN_SCORE,
+            max_detections: DEFAULT_MAX_DETECTIONS,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// People in the whole frame: letterboxed to the model's square input, or stretched to it
-    /// for the pedestrian SSD, which was trained on stretched frames.
+    /// The input size [`Self::detect`] feeds for a `width` x `height` frame: NanoDet's of the
+    /// frame's aspect (on TensorRT, whose engine is built for one size, its square), the
+    /// others' square.
+    pub fn input_size_for(&self, width: u32, height: u32) -> (usize, usize) {
+        match self.decoder {
+            Decoder::NanoDet if self.engine.kind() != EngineKind::TensorRt => nanodet::input_size_for(width, height),
+            _ => (self.file.spec.input_size, self.file.spec.input_size),
+        }
+    }
+
+    /// Loads what [`Self::detect`] needs for frames of this size now, rather than on the
+    /// first such frame.
+    pub fn prepare(&mut self, width: u32, height: u32) -> Result<()> {
+        let size = self.input_size_for(width, height);
+        self.engine_for(size).map(|_| ())
+    }
+
+    /// People in the whole frame: letterboxed to the model's input, or stretched to it for the
+    /// pedestrian SSD, which was trained on stretched frames.
     pub fn detect<S: RgbSource + ?Sized>(&mut self, frame: &S) -> Result<Vec<Detection>> {
         let (w, h) = (frame.width(), frame.height());
+        let size = self.input_size_for(w, h);
         let region = match self.decoder {
             Decoder::SsdLite(_) => RotatedRect {
                 center: Point::new(w as f32 / 2.0, h as f32 / 2.0),
@@ -65,21 +95,42 @@ impl PersonDetector {
                 height: h as f32,
                 rotation: 0.0,
             },
-            _ => RotatedRect::letterbox(w, h),
+            _ => RotatedRect::letterbox_to(w, h, size.0, size.1),
         };
-        self.detect_in(frame, &region)
+        self.run(frame, &region, size)
     }
 
     /// People inside `region` of the frame (e.g. around where the athlete was last seen);
     /// coordinates are still frame pixels.
     pub fn detect_in<S: RgbSource + ?Sized>(&mut self, frame: &S, region: &RotatedRect) -> Result<Vec<Detection>> {
+        let square = self.file.spec.input_size;
+        self.run(frame, region, (square, square))
+    }
+
+    /// The engine for a `cols` x `rows` input, loaded on first use.
+    fn engine_for(&mut self, size: (usize, usize)) -> Result<&mut Engine> {
+        if size == (self.file.spec.input_size, self.file.spec.input_size) {
+            return Ok(&mut self.engine);
+        }
+        if self.sized.as_ref().is_none_or(|(loaded, _)| *loaded != size) {
+            self.sized = Some((size, Engine::load_sized(&self.file, &self.options, Some(size))?));
+        }
+        Ok(&mut self.sized.as_mut().expect("loaded above").1)
+    }
+
+    fn run<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        region: &RotatedRect,
+        size: (usize, usize),
+    ) -> Result<Vec<Detection>> {
         let spec = self.file.spec;
         let norm = match self.decoder {
             Decoder::BlazePose(_) | Decoder::SsdLite(_) => Normalization::SIGNED_UNIT,
             Decoder::NanoDet => Normalization::NANODET,
         };
-        let input = crop_to_tensor(frame, region, spec.input_size, spec.layout, &norm);
-        let outputs = self.engine.run(&[(spec.input, &input.tensor)])?;
+        let input = crop_to_tensor_sized(frame, region, size, spec.layout, &norm);
+        let outputs = self.engine_for(size)?.run(&[(spec.input, &input.tensor)])?;
         let detections = match &self.decoder {
             Decoder::BlazePose(anchors) => {
                 let n = blazepose::anchors::NUM_ANCHORS;
@@ -97,9 +148,11 @@ impl PersonDetector {
             Decoder::NanoDet => {
                 let mut levels = Vec::with_capacity(nanodet::STRIDES.len());
                 for (i, &stride) in nanodet::STRIDES.iter().enumerate() {
-                    let cells = nanodet::cells(stride);
+                    let (columns, rows) = nanodet::grid(stride, size);
+                    let cells = columns * rows;
                     levels.push(nanodet::Level {
                         stride,
+                        columns,
                         scores: outputs.f32_exact(spec.outputs[i], cells * nanodet::NUM_CLASSES)?,
                         boxes: outputs.f32_exact(spec.outputs[3 + i], cells * nanodet::REG_VALUES)?,
                     });

@@ -66,7 +66,18 @@ pub fn crop_to_tensor<S: RgbSource + ?Sized>(
     layout: Layout,
     norm: &Normalization,
 ) -> PreparedInput {
-    src.with_concrete(Crop { roi, size, layout, norm })
+    crop_to_tensor_sized(src, roi, (size, size), layout, norm)
+}
+
+/// [`crop_to_tensor`] into `cols` x `rows` pixels (for a model that takes any input size).
+pub fn crop_to_tensor_sized<S: RgbSource + ?Sized>(
+    src: &S,
+    roi: &RotatedRect,
+    (cols, rows): (usize, usize),
+    layout: Layout,
+    norm: &Normalization,
+) -> PreparedInput {
+    src.with_concrete(Crop { roi, cols, rows, layout, norm })
 }
 
 /// [`crop_to_tensor`]'s arguments, run on the concrete source behind a [`FrameView`]
@@ -75,7 +86,8 @@ pub fn crop_to_tensor<S: RgbSource + ?Sized>(
 /// [`FrameView`]: aicoach_vision::image::FrameView
 struct Crop<'a> {
     roi: &'a RotatedRect,
-    size: usize,
+    cols: usize,
+    rows: usize,
     layout: Layout,
     norm: &'a Normalization,
 }
@@ -83,7 +95,7 @@ struct Crop<'a> {
 impl WithSource for Crop<'_> {
     type Output = PreparedInput;
     fn run<S: RgbSource + ?Sized>(self, src: &S) -> PreparedInput {
-        crop_resampled(src, self.roi, self.size, self.layout, self.norm)
+        crop_resampled(src, self.roi, (self.cols, self.rows), self.layout, self.norm)
     }
 }
 
@@ -94,7 +106,7 @@ impl WithSource for Crop<'_> {
 pub fn crop_resampled<S: RgbSource + ?Sized>(
     src: &S,
     roi: &RotatedRect,
-    size: usize,
+    size: (usize, usize),
     layout: Layout,
     norm: &Normalization,
 ) -> PreparedInput {
@@ -114,7 +126,7 @@ pub fn crop_resampled<S: RgbSource + ?Sized>(
 unsafe fn crop_resampled_avx2<S: RgbSource + ?Sized>(
     src: &S,
     roi: &RotatedRect,
-    size: usize,
+    size: (usize, usize),
     layout: Layout,
     norm: &Normalization,
 ) -> PreparedInput {
@@ -131,11 +143,11 @@ const HALVE_SCALES: std::ops::Range<f32> = 2.0..4.0;
 fn crop_resampled_portable<S: RgbSource + ?Sized>(
     src: &S,
     roi: &RotatedRect,
-    size: usize,
+    size: (usize, usize),
     layout: Layout,
     norm: &Normalization,
 ) -> PreparedInput {
-    let to_frame = roi.crop_to_frame(size);
+    let to_frame = roi.crop_to_frame_sized(size.0, size.1);
     if HALVE_SCALES.contains(&to_frame.scale())
         && let Some(half) = HalfSize::around(src, &roi.bounding_rect(), src.rgb_to_native(norm.fill))
     {
@@ -150,11 +162,12 @@ fn crop_resampled_portable<S: RgbSource + ?Sized>(
 fn resample<S: RgbSource + ?Sized>(
     src: &S,
     roi: &RotatedRect,
-    size: usize,
+    size: (usize, usize),
     layout: Layout,
     norm: &Normalization,
 ) -> PreparedInput {
-    let to_frame = roi.crop_to_frame(size);
+    let (cols, rows) = size;
+    let to_frame = roi.crop_to_frame_sized(cols, rows);
     let taps = (to_frame.scale().ceil() as usize).clamp(1, MAX_TAPS);
     let inv_taps = 1.0 / (taps * taps) as f32;
     let order: [usize; 3] = if norm.bgr { [2, 1, 0] } else { [0, 1, 2] };
@@ -171,16 +184,16 @@ fn resample<S: RgbSource + ?Sized>(
             Point::new(fx * du.x + fy * dv.x, fx * du.y + fy * dv.y)
         })
         .collect();
-    let plane = size * size;
+    let plane = cols * rows;
     let mut data = vec![0f32; plane * 3];
     // Where output pixel p's channel c goes: p * pixel_step + c * channel_step.
     let (pixel_step, channel_step) = match layout {
         Layout::Nhwc => (3, 1),
         Layout::Nchw => (1, plane),
     };
-    for v in 0..size {
+    for v in 0..rows {
         let row = Point::new(origin.x + v as f32 * dv.x, origin.y + v as f32 * dv.y);
-        for u in 0..size {
+        for u in 0..cols {
             let (x, y) = (row.x + u as f32 * du.x, row.y + u as f32 * du.y);
             let mut acc = [0f32; 3];
             for o in &offsets {
@@ -190,15 +203,15 @@ fn resample<S: RgbSource + ?Sized>(
                 acc[2] += s[2];
             }
             let rgb = src.native_to_rgb([acc[0] * inv_taps, acc[1] * inv_taps, acc[2] * inv_taps]);
-            let pixel = (v * size + u) * pixel_step;
+            let pixel = (v * cols + u) * pixel_step;
             for (c, &from) in order.iter().enumerate() {
                 data[pixel + c * channel_step] = rgb[from] * norm.scale[c] + norm.offset[c];
             }
         }
     }
     let shape = match layout {
-        Layout::Nhwc => vec![1, size, size, 3],
-        Layout::Nchw => vec![1, 3, size, size],
+        Layout::Nhwc => vec![1, rows, cols, 3],
+        Layout::Nchw => vec![1, 3, rows, cols],
     };
     PreparedInput { tensor: Tensor::f32(shape, data).expect("shape matches by construction"), to_frame }
 }

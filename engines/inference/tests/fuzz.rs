@@ -71,7 +71,7 @@ proptest! {
         let levels: Vec<nanodet::Level> = nanodet::STRIDES
             .iter()
             .zip(scores.iter().zip(&boxes))
-            .map(|(&stride, (s, b))| nanodet::Level { stride, scores: s, boxes: b })
+            .map(|(&stride, (s, b))| nanodet::Level { stride, columns: 416 / stride, scores: s, boxes: b })
             .collect();
         for d in nanodet::decode(&levels, &to_frame, min_score, max) {
             prop_assert!(d.score.is_finite() && d.score >= min_score, "score {}", d.score);
@@ -83,16 +83,25 @@ proptest! {
 /// The cases random search rarely hits: whole outputs of one awkward value, at full length.
 #[test]
 fn outputs_full_of_nan_or_infinity_decode_to_nothing_or_valid_detections() {
-    let to_frame = RotatedRect::letterbox(640, 480).crop_to_frame(416);
+    let size = nanodet::input_size_for(640, 480);
+    let to_frame = RotatedRect::letterbox_to(640, 480, size.0, size.1).crop_to_frame_sized(size.0, size.1);
+    let cells = |stride| {
+        let (c, r) = nanodet::grid(stride, size);
+        c * r
+    };
     for v in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, 0.9] {
         let scores: Vec<Vec<f32>> =
-            nanodet::STRIDES.iter().map(|&s| vec![v; nanodet::cells(s) * nanodet::NUM_CLASSES]).collect();
-        let boxes: Vec<Vec<f32>> =
-            nanodet::STRIDES.iter().map(|&s| vec![v; nanodet::cells(s) * nanodet::REG_VALUES]).collect();
+            nanodet::STRIDES.iter().map(|&s| vec![v; cells(s) * nanodet::NUM_CLASSES]).collect();
+        let boxes: Vec<Vec<f32>> = nanodet::STRIDES.iter().map(|&s| vec![v; cells(s) * nanodet::REG_VALUES]).collect();
         let levels: Vec<nanodet::Level> = nanodet::STRIDES
             .iter()
             .enumerate()
-            .map(|(i, &stride)| nanodet::Level { stride, scores: &scores[i], boxes: &boxes[i] })
+            .map(|(i, &stride)| nanodet::Level {
+                stride,
+                columns: nanodet::grid(stride, size).0,
+                scores: &scores[i],
+                boxes: &boxes[i],
+            })
             .collect();
         for d in nanodet::decode(&levels, &to_frame, 0.3, 10) {
             assert!((0.0..=1.0).contains(&d.score), "{v}: score {}", d.score);

@@ -105,12 +105,37 @@ impl RotatedRect {
 
     /// The map from pixel coordinates of a `size` x `size` crop of this region to the frame.
     pub fn crop_to_frame(&self, size: usize) -> Affine {
+        self.crop_to_frame_sized(size, size)
+    }
+
+    /// The map from pixel coordinates of a `cols` x `rows` crop of this region to the frame.
+    pub fn crop_to_frame_sized(&self, cols: usize, rows: usize) -> Affine {
         let (s, c) = self.rotation.sin_cos();
-        let kx = self.width / size as f32;
-        let ky = self.height / size as f32;
+        let kx = self.width / cols as f32;
+        let ky = self.height / rows as f32;
         let (a, b, d, e) = (c * kx, -s * ky, s * kx, c * ky);
-        let half = size as f32 / 2.0;
-        Affine { a, b, c: self.center.x - (a * half + b * half), d, e, f: self.center.y - (d * half + e * half) }
+        let (half_x, half_y) = (cols as f32 / 2.0, rows as f32 / 2.0);
+        Affine {
+            a,
+            b,
+            c: self.center.x - (a * half_x + b * half_y),
+            d,
+            e,
+            f: self.center.y - (d * half_x + e * half_y),
+        }
+    }
+
+    /// The frame letterboxed to a `cols` x `rows` input: the frame's whole width or height,
+    /// whichever fills the input first, the rest padding, centred.
+    pub fn letterbox_to(frame_width: u32, frame_height: u32, cols: usize, rows: usize) -> Self {
+        let (w, h) = (frame_width as f32, frame_height as f32);
+        let scale = (w / cols as f32).max(h / rows as f32);
+        Self {
+            center: Point::new(w / 2.0, h / 2.0),
+            width: cols as f32 * scale,
+            height: rows as f32 * scale,
+            rotation: 0.0,
+        }
     }
 
     /// The axis-aligned box around the rotated rectangle.
@@ -198,5 +223,20 @@ mod tests {
         let tl = m.apply(Point::new(0.0, 0.0));
         assert!(close(tl.x, 0.0) && close(tl.y, -80.0), "{tl:?}");
         assert!(close(roi.bounding_rect().w, 640.0));
+    }
+
+    #[test]
+    fn letterbox_to_a_wide_input_pads_only_what_the_aspect_leaves() {
+        // 1280x720 into 416x256: 1280 fills the width (scale 3.077), 720 of 787.7 rows are
+        // frame, 33.8 frame pixels of padding above and below.
+        let roi = RotatedRect::letterbox_to(1280, 720, 416, 256);
+        let m = roi.crop_to_frame_sized(416, 256);
+        let (tl, br) = (m.apply(Point::new(0.0, 0.0)), m.apply(Point::new(416.0, 256.0)));
+        assert!(close(tl.x, 0.0) && close(br.x, 1280.0), "{tl:?} {br:?}");
+        assert!(close(tl.y, -33.846) && close(br.y, 753.846), "{tl:?} {br:?}");
+        assert!(close(m.scale(), 1280.0 / 416.0));
+        // A tall frame fills the rows instead.
+        let tall = RotatedRect::letterbox_to(720, 1280, 256, 416);
+        assert!(close(tall.height, 1280.0) && close(tall.width, 256.0 * 1280.0 / 416.0), "{tall:?}");
     }
 }

@@ -108,13 +108,26 @@ impl Engine {
     /// Reads and verifies `file`, cuts the graph to the input the product feeds and the
     /// outputs it uses, and loads it on the backend `options` asks for.
     pub fn load(file: &ModelFile, options: &EngineOptions) -> Result<Engine> {
+        Self::load_sized(file, options, None)
+    }
+
+    /// [`Engine::load`] for a fully convolutional model fed `cols` x `rows` pixels instead of
+    /// its file's square input (`None`: the file's size).
+    pub fn load_sized(file: &ModelFile, options: &EngineOptions, size: Option<(usize, usize)>) -> Result<Engine> {
         let bytes = file.read_verified()?;
         let mut proto = onnx_graph::decode(&file.path, &bytes)?;
         onnx_graph::check_io(&file.path, &proto, file.spec)?;
-        if file.spec.file_input.is_some() {
-            let spec = file.spec;
+        let spec = file.spec;
+        if spec.file_input.is_some() {
             let fed = TensorInfo { name: spec.input.into(), element_type: spec.input_type, shape: spec.input_shape() };
             onnx_graph::feed_at(&mut proto, &fed);
+        }
+        if let Some((cols, rows)) = size.filter(|&(c, r)| c != spec.input_size || r != spec.input_size) {
+            let shape = spec.input_shape_sized(cols, rows);
+            onnx_graph::reshape_input(
+                &mut proto,
+                &TensorInfo { name: spec.input.into(), element_type: spec.input_type, shape },
+            );
         }
         if !options.all_outputs {
             onnx_graph::prune_to_outputs(&mut proto, file.spec.outputs);

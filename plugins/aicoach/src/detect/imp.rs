@@ -452,6 +452,18 @@ impl VideoFilterImpl for AiCoachDetect {
     ) -> Result<(), gst::LoggableError> {
         let info = in_info.clone();
         if let Some(state) = self.state.lock().unwrap().as_mut() {
+            // NanoDet takes the frame's aspect: its engine for this size loads now, not on the
+            // first frame, which would wait for it.
+            for detector in std::iter::once(&mut state.detector).chain(state.search_detector.as_mut()) {
+                detector.prepare(info.width(), info.height()).map_err(|e| {
+                    gst::element_imp_error!(
+                        self,
+                        gst::LibraryError::Failed,
+                        ("The detector cannot take {}x{} frames: {e}", info.width(), info.height())
+                    );
+                    gst::loggable_error!(CAT, "detector not prepared for the frame size")
+                })?;
+            }
             // A new resolution means the people found before are in the wrong coordinates.
             state.info = Some(info);
             state.pending = true;
