@@ -24,10 +24,11 @@ enum Decoder {
 }
 
 pub struct PersonDetector {
+    /// The engine for inputs of `engine_size`. NanoDet, fed a frame's aspect instead of a
+    /// square ([`nanodet::input_size_for`]), is loaded again for another size, in place of the
+    /// last: each engine holds its own working memory.
     engine: Engine,
-    /// NanoDet fed a frame's aspect instead of a square ([`nanodet::input_size_for`]): the
-    /// engine for the last input size that needed one.
-    sized: Option<((usize, usize), Engine)>,
+    engine_size: (usize, usize),
     file: ModelFile,
     options: EngineOptions,
     decoder: Decoder,
@@ -51,9 +52,10 @@ impl PersonDetector {
             }
         };
         let engine = Engine::load(&file, options)?;
+        let square = file.spec.input_size;
         Ok(Self {
             engine,
-            sized: None,
+            engine_size: (square, square),
             file,
             options: options.clone(),
             decoder,
@@ -107,15 +109,15 @@ impl PersonDetector {
         self.run(frame, region, (square, square))
     }
 
-    /// The engine for a `cols` x `rows` input, loaded on first use.
+    /// The engine for a `cols` x `rows` input, loaded in place of the last one when the size
+    /// changes.
     fn engine_for(&mut self, size: (usize, usize)) -> Result<&mut Engine> {
-        if size == (self.file.spec.input_size, self.file.spec.input_size) {
-            return Ok(&mut self.engine);
+        if size != self.engine_size {
+            self.engine = Engine::load_sized(&self.file, &self.options, Some(size))?;
+            self.engine_size = size;
+            crate::backend::return_freed_memory();
         }
-        if self.sized.as_ref().is_none_or(|(loaded, _)| *loaded != size) {
-            self.sized = Some((size, Engine::load_sized(&self.file, &self.options, Some(size))?));
-        }
-        Ok(&mut self.sized.as_mut().expect("loaded above").1)
+        Ok(&mut self.engine)
     }
 
     fn run<S: RgbSource + ?Sized>(

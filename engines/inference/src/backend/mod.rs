@@ -213,6 +213,18 @@ impl Engine {
     }
 }
 
+/// Hands the heap memory freed so far back to the system. A model loaded again (another input
+/// size) frees the last one's working memory, which glibc otherwise keeps in the process: on
+/// openpose/video.avi the pipeline's peak RSS was 405 MiB instead of 320 after NanoDet took
+/// the frame's aspect.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; no memory in use is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// What a backend needs to load a model: the pruned graph and where it came from.
 pub struct LoadRequest<'a> {
     pub file: &'a ModelFile,

@@ -5,7 +5,7 @@ use std::sync::{LazyLock, Mutex};
 
 use aicoach_inference::person_detector;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
-use aicoach_vision::Detection;
+use aicoach_vision::{Detection, RotatedRect};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -285,9 +285,12 @@ impl BaseTransformImpl for AiCoachDetect {
         let mut detector = PersonDetector::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the detector: {e}")))?;
         gst::info!(CAT, imp = self, "detector {} on {}", settings.model, detector.engine().kind());
+        // On the model's own square input: NanoDet loads for the frame's aspect once caps
+        // give it (`set_info`), and a blank frame's aspect would load it once more for nothing.
+        let square = RotatedRect::letterbox(WARM_UP_SIZE.0, WARM_UP_SIZE.1);
         self.realtime.warm_up(WARM_UP_SIZE, |view| {
             detector
-                .detect(view)
+                .detect_in(view, &square)
                 .map(|_| ())
                 .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("The detector fails on a blank frame: {e}")))
         })?;
@@ -305,7 +308,7 @@ impl BaseTransformImpl for AiCoachDetect {
                 let mut search = PersonDetector::load(file, &options).map_err(|e| {
                     gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the search detector: {e}"))
                 })?;
-                realtime::on_blank_frame(WARM_UP_SIZE, |view| search.detect(view)).map_err(|e| {
+                realtime::on_blank_frame(WARM_UP_SIZE, |view| search.detect_in(view, &square)).map_err(|e| {
                     gst::error_msg!(gst::LibraryError::Failed, ("The search detector fails on a blank frame: {e}"))
                 })?;
                 gst::info!(CAT, imp = self, "search detector {} on {}", settings.search_model, search.engine().kind());
@@ -327,6 +330,9 @@ impl BaseTransformImpl for AiCoachDetect {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap() = None;
+        // The detectors' working memory, freed with them, goes back to the system rather than
+        // staying in the process until the next start.
+        aicoach_inference::backend::return_freed_memory();
         Ok(())
     }
 
