@@ -37,6 +37,16 @@ pub enum Layout {
     Nchw,
 }
 
+impl Layout {
+    /// The shape of one `cols` x `rows` RGB image in this layout.
+    pub fn image_shape(self, cols: usize, rows: usize) -> Vec<usize> {
+        match self {
+            Layout::Nhwc => vec![1, rows, cols, 3],
+            Layout::Nchw => vec![1, 3, rows, cols],
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ModelSpec {
     pub id: ModelId,
@@ -66,14 +76,6 @@ pub struct FileInput {
     pub layout: Layout,
 }
 
-/// An image tensor's shape in `layout`.
-fn image_shape(layout: Layout, cols: usize, rows: usize) -> Vec<usize> {
-    match layout {
-        Layout::Nhwc => vec![1, rows, cols, 3],
-        Layout::Nchw => vec![1, 3, rows, cols],
-    }
-}
-
 impl ModelSpec {
     /// The shape of the tensor the product feeds.
     pub fn input_shape(&self) -> Vec<usize> {
@@ -82,13 +84,13 @@ impl ModelSpec {
 
     /// The shape of a `cols` x `rows` input in the model's layout.
     pub fn input_shape_sized(&self, cols: usize, rows: usize) -> Vec<usize> {
-        image_shape(self.layout, cols, rows)
+        self.layout.image_shape(cols, rows)
     }
 
     /// The file's declared input: name, element type and shape.
     pub fn file_input(&self) -> (&'static str, ElementType, Vec<usize>) {
         match self.file_input {
-            Some(f) => (f.name, f.element_type, image_shape(f.layout, self.input_size, self.input_size)),
+            Some(f) => (f.name, f.element_type, f.layout.image_shape(self.input_size, self.input_size)),
             None => (self.input, self.input_type, self.input_shape()),
         }
     }

@@ -209,10 +209,7 @@ fn resample<S: RgbSource + ?Sized>(
             }
         }
     }
-    let shape = match layout {
-        Layout::Nhwc => vec![1, rows, cols, 3],
-        Layout::Nchw => vec![1, 3, rows, cols],
-    };
+    let shape = layout.image_shape(cols, rows);
     PreparedInput { tensor: Tensor::f32(shape, data).expect("shape matches by construction"), to_frame }
 }
 

@@ -86,13 +86,7 @@ pub struct RotatedRect {
 impl RotatedRect {
     /// The square of the frame's longer side centred on the frame: letterboxing as an ROI.
     pub fn letterbox(frame_width: u32, frame_height: u32) -> Self {
-        let side = frame_width.max(frame_height) as f32;
-        Self {
-            center: Point::new(frame_width as f32 / 2.0, frame_height as f32 / 2.0),
-            width: side,
-            height: side,
-            rotation: 0.0,
-        }
+        Self::letterbox_to(frame_width, frame_height, 1, 1)
     }
 
     /// MediaPipe's alignment-points ROI: centred on `center`, a square of side

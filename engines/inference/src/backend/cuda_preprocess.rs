@@ -391,11 +391,7 @@ impl CudaPreprocessor {
         // the data out.
         self.stream.synchronize().map_err(cuda("the pre-processing kernel failed"))?;
 
-        let shape = match layout {
-            Layout::Nhwc => vec![1, size, size, 3],
-            Layout::Nchw => vec![1, 3, size, size],
-        };
-        let tensor = Tensor::f32(shape, data).map_err(|e| e.to_string())?;
+        let tensor = Tensor::f32(layout.image_shape(size, size), data).map_err(|e| e.to_string())?;
         Ok(PreparedInput { tensor, to_frame })
     }
 }
