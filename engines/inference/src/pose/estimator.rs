@@ -17,6 +17,11 @@ pub const MIN_POSE_SCORE: f32 = 0.5;
 /// MoveNet's mean joint score below which its crop is taken to hold nobody, when the landmark
 /// model does not see the person either.
 pub const MIN_BODY_SCORE: f32 = 0.25;
+/// ... and below which it holds nobody even where the landmark model, unsure itself, places the
+/// limbs where MoveNet does: two models agreeing on the joints is evidence of a person that
+/// neither score shows (three acrobats tangled in one photo: MoveNet 0.25, BlazePose 0.25; a
+/// blank frame: 0.09 and no agreement).
+pub const MIN_AGREED_BODY_SCORE: f32 = 0.15;
 /// Without a box, MoveNet looks around the last body it found, its joints' box grown by this
 /// (joints stop short of the head's top and the feet's soles).
 const BODY_BOX_GROWTH: f32 = 1.2;
@@ -187,8 +192,9 @@ impl PoseEstimator {
                 (self.landmarker.estimate(frame, &roi)?, roi, source)
             }
         };
-        let same_person = landmarks.pose_score >= MIN_POSE_SCORE && fusion::agrees(&body, &landmarks);
-        if !same_person && body.score() < MIN_BODY_SCORE {
+        let agreed = fusion::agrees(&body, &landmarks);
+        let same_person = landmarks.pose_score >= MIN_POSE_SCORE && agreed;
+        if !is_present(body.score(), landmarks.pose_score, agreed) {
             self.last_body = None;
             return Ok(None);
         }
@@ -228,6 +234,13 @@ impl PoseEstimator {
     }
 }
 
+/// Whether the crop holds a person, from MoveNet's mean joint score, the landmark model's person
+/// score and whether the two place the limbs alike.
+fn is_present(body_score: f32, pose_score: f32, agreed: bool) -> bool {
+    let min_body = if agreed { MIN_AGREED_BODY_SCORE } else { MIN_BODY_SCORE };
+    (agreed && pose_score >= MIN_POSE_SCORE) || body_score >= min_body
+}
+
 /// MoveNet's body in `looked_at` (the athlete's box, or where the last body was); with neither,
 /// in the whole frame, as it was made to look (a detector misses small or unusual people a
 /// single-person model still finds).
@@ -240,5 +253,25 @@ fn find_body<S: RgbSource + ?Sized>(
         (Some(model), Some(b)) => model.estimate(frame, b),
         (Some(model), None) => model.estimate_in(frame, &RotatedRect::letterbox(frame.width(), frame.height())),
         (None, _) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_is_there_when_either_model_is_sure_or_both_agree_on_a_weak_body() {
+        // The landmark model sure of the body MoveNet found, however unsure MoveNet is.
+        assert!(is_present(0.05, 0.9, true));
+        // MoveNet sure on its own.
+        assert!(is_present(0.3, 0.0, false));
+        // Neither sure, but the two place the limbs alike.
+        assert!(is_present(0.2, 0.25, true));
+        // The same weak body without the landmark model's agreement, or too weak even with it.
+        assert!(!is_present(0.2, 0.25, false));
+        assert!(!is_present(0.1, 0.25, true));
+        // A landmark model sure of someone else.
+        assert!(!is_present(0.2, 0.99, false));
     }
 }
