@@ -4,11 +4,11 @@
 //! and sampled memory. `benches/perf.sh` runs it for each model and output; run it alone as
 //!
 //!   pipeline-bench VIDEO [--model lite|full] [--engine E] [--encode] [--split]
-//!                  [--loops N] [--report FILE] [--label TEXT]
+//!                  [--loops N] [--report FILE] [--label TEXT] [--pose "PROPERTY=VALUE ..."]
 //!
 //! `--encode` ends in x264 and MP4 instead of fakesink; `--split` puts queues after the decoder
 //! and after the detector, so decoding, detection and the rest share the two cores; `--loops` plays the video N
-//! times (segment seeks, as a soak does). The last line printed is one JSON object.
+//! times (segment seeks, as a soak does); `--pose` adds properties to `aicoachpose`. The last line printed is one JSON object.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,6 +28,8 @@ struct Options {
     loops: u32,
     report: Option<String>,
     label: String,
+    /// Properties added to `aicoachpose` (`--pose "recheck-model=none"`).
+    pose: String,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -41,6 +43,7 @@ fn parse_args() -> Result<Options, String> {
         loops: 1,
         report: None,
         label: String::new(),
+        pose: String::new(),
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--report" => options.report = Some(value("--report")?),
             "--label" => options.label = value("--label")?,
+            "--pose" => options.pose = format!(" {}", value("--pose")?),
             // For scripts: the CPU line every figure is printed with, alone.
             "--cpu" => {
                 println!("{}", aicoach_benches::cpu_description());
@@ -95,9 +99,10 @@ fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
     format!(
         "filesrc location=\"{video}\" ! decodebin ! videoconvert ! {queue}\
          aicoachdetect name=aicoachdetect model=nanodet search-model=ssdlite engine={engine}{delay} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
-         aicoachpose name=aicoachpose model={model} engine={engine} ! \
+         aicoachpose name=aicoachpose model={model} engine={engine}{pose} ! \
          aicoachclassify name=aicoachclassify{report} ! aicoachoverlay name=aicoachoverlay ! {sink}",
         video = o.video,
+        pose = o.pose,
         engine = o.engine,
         model = o.model,
     )

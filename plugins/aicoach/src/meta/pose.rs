@@ -55,6 +55,8 @@ pub struct PoseReading {
     pub score: f32,
     /// Not estimated on this frame: the last pose, moved with the athlete.
     pub carried: bool,
+    /// The models that found it (`movenet-lightning+lite`).
+    pub model: String,
     /// In [`KEYPOINT_NAMES`] order; `None` where the keypoint was left out.
     pub joints: Vec<Option<Joint>>,
 }
@@ -84,6 +86,7 @@ pub fn read_pose(buffer: &gst::BufferRef) -> Option<PoseReading> {
         tracking_id: s.get::<u64>("tracking_id").unwrap_or(0),
         score: s.get::<f64>("score").unwrap_or(0.0) as f32,
         carried: s.get::<bool>("carried").unwrap_or(false),
+        model: s.get::<String>("model").unwrap_or_default(),
         joints: KEYPOINT_NAMES.iter().map(|n| s.get::<gst::Array>(*n).ok().and_then(|a| joint_from(&a))).collect(),
     })
 }

@@ -31,6 +31,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_MODEL: &str = "lite";
 const DEFAULT_BODY_MODEL: &str = "movenet-lightning";
+const DEFAULT_RECHECK_MODEL: &str = "movenet-thunder";
 const DEFAULT_WINDOW: u32 = 9;
 const DEFAULT_LOOKAHEAD: u32 = 0;
 const DEFAULT_REFINE: Refine = Refine::Spatiotemporal;
@@ -75,6 +76,8 @@ struct Settings {
     model: String,
     /// `movenet-lightning`, `none`, or a path to a MoveNet SinglePose `.onnx`.
     body_model: String,
+    /// `movenet-thunder`, `none`, or a path to a MoveNet SinglePose `.onnx`.
+    recheck_model: String,
     engine: inference::Engine,
     window: u32,
     lookahead: u32,
@@ -89,6 +92,7 @@ impl Default for Settings {
         Self {
             model: DEFAULT_MODEL.into(),
             body_model: DEFAULT_BODY_MODEL.into(),
+            recheck_model: DEFAULT_RECHECK_MODEL.into(),
             engine: DEFAULT_ENGINE,
             window: DEFAULT_WINDOW,
             lookahead: DEFAULT_LOOKAHEAD,
@@ -121,9 +125,22 @@ impl Settings {
         match self.body_model.as_str() {
             "none" => Ok(None),
             "movenet-lightning" => Ok(Some(ModelFile::bundled(ModelId::MoveNetLightning))),
+            "movenet-thunder" => Ok(Some(ModelFile::bundled(ModelId::MoveNetThunder))),
             path if path.ends_with(".onnx") => Ok(Some(ModelFile::custom(ModelId::MoveNetLightning, path))),
             other => Err(format!(
                 "unknown body model '{other}' (expected movenet-lightning, none, or a path to a .onnx file)"
+            )),
+        }
+    }
+
+    /// `None` for `recheck-model=none`.
+    fn recheck_model_file(&self) -> Result<Option<ModelFile>, String> {
+        match self.recheck_model.as_str() {
+            "none" => Ok(None),
+            "movenet-thunder" => Ok(Some(ModelFile::bundled(ModelId::MoveNetThunder))),
+            path if path.ends_with(".onnx") => Ok(Some(ModelFile::custom(ModelId::MoveNetThunder, path))),
+            other => Err(format!(
+                "unknown recheck model '{other}' (expected movenet-thunder, none, or a path to a MoveNet .onnx)"
             )),
         }
     }
@@ -140,11 +157,15 @@ struct Held {
     roi_source: &'static str,
     /// The pose is the last one moved along, not estimated on this frame.
     carried: bool,
+    /// Its body is the recheck model's.
+    rechecked: bool,
 }
 
 /// What every outgoing buffer's meta is written with.
 struct OutputContext {
     model: String,
+    /// `model` on frames whose body the recheck model found.
+    recheck_model: String,
     refine: RefineMode,
     frame_size: Option<(u32, u32)>,
 }
@@ -160,6 +181,7 @@ struct State {
     /// Buffers with their final pose, ready to go downstream.
     ready: VecDeque<(Held, Option<PoseFrame>)>,
     model: String,
+    recheck_model: String,
     refine: RefineMode,
     /// The frames' times, from their timestamps: the refinement's spacing and the lookahead's
     /// latency.
@@ -186,6 +208,7 @@ impl State {
     fn output_context(&self) -> OutputContext {
         OutputContext {
             model: self.model.clone(),
+            recheck_model: self.recheck_model.clone(),
             refine: self.refine,
             frame_size: self.info.as_ref().map(|i| (i.width(), i.height())),
         }
@@ -236,6 +259,14 @@ impl ObjectImpl for AiCoachPose {
                     .default_value(Some(DEFAULT_BODY_MODEL))
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("recheck-model")
+                    .nick("Recheck model")
+                    .blurb("A larger body model that looks again where the body model and the landmark model disagree \
+                        (a back view, tangled people, an acrobat) and replaces the body there: movenet-thunder, none, \
+                        or a path to a MoveNet .onnx. Not on live streams that run the body model only now and then")
+                    .default_value(Some(DEFAULT_RECHECK_MODEL))
+                    .mutable_ready()
+                    .build(),
                 inference::engine_param(),
                 glib::ParamSpecUInt::builder("window")
                     .nick("Window")
@@ -284,6 +315,7 @@ impl ObjectImpl for AiCoachPose {
             // Model names and the window are checked in start(), which fails naming the bad value.
             "model" => settings.model = string(DEFAULT_MODEL),
             "body-model" => settings.body_model = string(DEFAULT_BODY_MODEL),
+            "recheck-model" => settings.recheck_model = string(DEFAULT_RECHECK_MODEL),
             "engine" => settings.engine = value.get().unwrap(),
             "window" => settings.window = value.get().unwrap(),
             "lookahead" => settings.lookahead = value.get().unwrap(),
@@ -300,6 +332,7 @@ impl ObjectImpl for AiCoachPose {
         match pspec.name() {
             "model" => settings.model.to_value(),
             "body-model" => settings.body_model.to_value(),
+            "recheck-model" => settings.recheck_model.to_value(),
             "engine" => settings.engine.to_value(),
             "window" => settings.window.to_value(),
             "lookahead" => settings.lookahead.to_value(),
@@ -362,10 +395,10 @@ impl AiCoachPose {
             let s = self.settings.lock().unwrap();
             (s.min_confidence as f32, s.post_messages)
         };
-        let Held { mut buffer, tracking_id, roi_source, carried } = held;
+        let Held { mut buffer, tracking_id, roi_source, carried, rechecked } = held;
         let structure = pose.as_ref().map(|p| {
-            let source =
-                meta::PoseSource { tracking_id, model: &out.model, refine: out.refine.name(), roi_source, carried };
+            let model = if rechecked { &out.recheck_model } else { &out.model };
+            let source = meta::PoseSource { tracking_id, model, refine: out.refine.name(), roi_source, carried };
             meta::pose_structure(p, &source, min_confidence)
         });
         gst::log!(CAT, imp = self, "{:?}: pose {}", buffer.pts(), structure.is_some());
@@ -440,6 +473,7 @@ impl BaseTransformImpl for AiCoachPose {
         let refiner_config = settings.refiner_config().map_err(bad)?;
         let file = settings.model_file().map_err(bad)?;
         let body_file = settings.body_model_file().map_err(bad)?;
+        let recheck_file = settings.recheck_model_file().map_err(bad)?;
         let landmarker = PoseLandmarker::load(file, &options)
             .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the pose model: {e}")))?;
         gst::info!(CAT, imp = self, "pose model {} on {}", settings.model, landmarker.engine().kind());
@@ -455,7 +489,21 @@ impl BaseTransformImpl for AiCoachPose {
                 let body = BodyModel::load(file, &options)
                     .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the body model: {e}")))?;
                 gst::info!(CAT, imp = self, "body model {} on {}", settings.body_model, body.engine().kind());
-                PoseEstimator::with_body_model(landmarker, body)
+                let mut estimator = PoseEstimator::with_body_model(landmarker, body);
+                if let Some(file) = recheck_file {
+                    let recheck = BodyModel::load(file, &options).map_err(|e| {
+                        gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot load the recheck model: {e}"))
+                    })?;
+                    gst::info!(
+                        CAT,
+                        imp = self,
+                        "recheck model {} on {}",
+                        settings.recheck_model,
+                        recheck.engine().kind()
+                    );
+                    estimator.set_recheck(Some(recheck));
+                }
+                estimator
             }
         };
         let (w, h) = WARM_UP_SIZE;
@@ -475,10 +523,11 @@ impl BaseTransformImpl for AiCoachPose {
             ready: VecDeque::new(),
             // What the metadata names as the keypoints' source: both models when MoveNet leads.
             model: if settings.body_model == "none" {
-                settings.model
+                settings.model.clone()
             } else {
                 format!("{}+{}", settings.body_model, settings.model)
             },
+            recheck_model: format!("{}+{}", settings.recheck_model, settings.model),
             refine: refiner_config.mode,
             clock: FrameClock::default(),
             latency_interval_ns: timing::DEFAULT_INTERVAL_NS,
@@ -562,7 +611,7 @@ impl BaseTransformImpl for AiCoachPose {
             Err(()) => {
                 state.estimator.reset();
                 let refined = state.refiner.push(None);
-                state.held.push_back(Held { buffer, tracking_id: 0, roi_source: "", carried: false });
+                state.held.push_back(Held { buffer, tracking_id: 0, roi_source: "", carried: false, rechecked: false });
                 state.take_refined(refined);
                 drop(guard);
                 if latency_grew {
@@ -594,7 +643,7 @@ impl BaseTransformImpl for AiCoachPose {
             let carried = pose.is_some();
             gst::debug!(CAT, imp = self, "late: pose carried onto {:?}: {carried}", buffer.pts());
             let refined = state.refiner.push(pose);
-            state.held.push_back(Held { buffer, tracking_id, roi_source, carried });
+            state.held.push_back(Held { buffer, tracking_id, roi_source, carried, rechecked: false });
             state.take_refined(refined);
             drop(guard);
             if latency_grew {
@@ -607,6 +656,7 @@ impl BaseTransformImpl for AiCoachPose {
             state.estimator.estimate(view, athlete.as_ref(), time)
         })?;
         let roi_source = estimate.as_ref().map_or("", |e| e.source.name());
+        let rechecked = estimate.as_ref().is_some_and(|e| e.rechecked);
         // Tell the tracker where the body is now, before refinement delays it: it verifies its
         // track with this when its own filter is unsure (a flip, motion blur, back light).
         let seen = estimate.as_ref().filter(|_| tracking_id != 0).and_then(|e| {
@@ -614,7 +664,7 @@ impl BaseTransformImpl for AiCoachPose {
         });
         state.last_estimate = estimate.as_ref().map(|e| (e.pose.clone(), roi_source, athlete));
         let refined = state.refiner.push(estimate.map(|e| e.pose));
-        state.held.push_back(Held { buffer, tracking_id, roi_source, carried: false });
+        state.held.push_back(Held { buffer, tracking_id, roi_source, carried: false, rechecked });
         state.take_refined(refined);
         drop(guard);
         if latency_grew {
