@@ -192,6 +192,10 @@ const STRANGER_WINDOW: f64 = 2.0;
 /// ...when within this many box sizes of where the athlete was last seen (or the recovery
 /// gate, if wider by then).
 const STRANGER_GATE: f32 = 3.0;
+/// A detection whose longer side is not within this factor of the lost athlete's is not them
+/// come back: a face, a hand or a child found beside two dancers who hugged is no 360 px
+/// dancer, however lone (openpose, one-thread chain: a 31x43 box recovered as the athlete).
+const RECOVERY_SIZE_RATIO: f32 = 3.0;
 /// A body the pose estimator saw within this many box sizes of where the athlete should be
 /// verifies the track...
 const POSE_GATE: f32 = 0.5;
@@ -622,7 +626,10 @@ impl Track {
             .iter()
             .filter_map(|Detection { bbox: r, .. }| {
                 let distance = r.center().distance(near) / size;
-                if distance > gate || candidates.bystander_there(r, distance) {
+                let ratio = r.w.max(r.h) / size;
+                let other_size =
+                    candidates.recovering && !(1.0 / RECOVERY_SIZE_RATIO..=RECOVERY_SIZE_RATIO).contains(&ratio);
+                if distance > gate || other_size || candidates.bystander_there(r, distance) {
                     return None;
                 }
                 let colours = ColourModel::from_frame(frame, r)?;
@@ -895,6 +902,25 @@ mod tests {
         // Later, a stranger there is just someone arriving.
         let out = recovered_from(215.0, 75);
         assert_ne!(out.state, TrackState::Tracking, "{out:?}");
+    }
+
+    #[test]
+    fn right_after_the_loss_a_lone_stranger_of_another_size_is_not_the_athlete() {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(100.0), RED)], true);
+        }
+        for _ in 0..10 {
+            run(&mut t, &[], true);
+        }
+        assert_eq!(t.state(), TrackState::Lost);
+        // Alone and near, but a quarter of the athlete's height: not them.
+        let small = Rect { x: 120.0, y: 100.0, w: 20.0, h: 25.0 };
+        let out = run(&mut t, &[(small, RED)], true);
+        assert_eq!(out.state, TrackState::Lost, "{out:?}");
+        // The athlete's size there: them.
+        let out = run(&mut t, &[(athlete_at(120.0), RED)], true);
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
     }
 
     #[test]
