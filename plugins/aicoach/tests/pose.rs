@@ -155,6 +155,7 @@ fn window_and_model_change_in_ready_and_bad_values_are_rejected_clearly() {
         ("model=squat", "unknown pose model 'squat'"),
         ("model=/nonexistent/pose.onnx", "/nonexistent/pose.onnx"),
         ("engine=quantum", "quantum"),
+        ("body-model=stronger", "unknown body model 'stronger' (expected movenet-lightning, movenet-thunder, none"),
         ("recheck-model=stronger", "unknown recheck model 'stronger'"),
         ("recheck-model=/nonexistent/thunder.onnx", "/nonexistent/thunder.onnx"),
     ] {
