@@ -35,9 +35,37 @@ impl Detection {
     }
 }
 
+/// The people at or above `threshold`; where none is, the surest of the others alone (a
+/// detector run with a lower bar while the athlete is looked for: one candidate, whom a
+/// tracker can verify, rather than every doubtful box).
+pub fn sure_or_surest(mut found: Vec<Detection>, threshold: f32) -> Vec<Detection> {
+    if found.iter().any(|d| d.score >= threshold) {
+        found.retain(|d| d.score >= threshold);
+    } else if let Some(best) = found.iter().max_by(|a, b| a.score.total_cmp(&b.score)) {
+        found = vec![best.clone()];
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn people(scores: &[f32]) -> Vec<Detection> {
+        scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| Detection::boxed(Rect { x: i as f32, y: 0.0, w: 1.0, h: 2.0 }, s))
+            .collect()
+    }
+
+    #[test]
+    fn the_sure_people_stand_and_without_them_only_the_surest_of_the_rest() {
+        let scores = |d: Vec<Detection>| d.iter().map(|d| d.score).collect::<Vec<_>>();
+        assert_eq!(scores(sure_or_surest(people(&[0.35, 0.9, 0.45, 0.6]), 0.5)), [0.9, 0.6]);
+        assert_eq!(scores(sure_or_surest(people(&[0.35, 0.47, 0.31]), 0.5)), [0.47]);
+        assert!(sure_or_surest(Vec::new(), 0.5).is_empty());
+    }
 
     #[test]
     fn corners_make_a_box_and_nonsense_makes_none() {

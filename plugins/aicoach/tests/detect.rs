@@ -76,6 +76,28 @@ fn a_delayed_request_runs_on_the_frame_it_names_however_far_ahead_the_detector_i
     }
 }
 
+/// While the athlete is looked for (the first frame, a tracker searching or lost), a person
+/// under the threshold but above 0.6 of it is reported, alone; on other runs nobody under it.
+#[test]
+fn a_search_that_finds_nobody_sure_reports_the_surest_candidate_alone() {
+    init();
+    let sample = photo_sample("RGB");
+    let buffer = sample.buffer().unwrap().to_owned();
+    // Messi scores about 0.8: under this threshold, above 0.6 of it.
+    let mut h = harness("threshold=0.99 interval=1 search-model=none");
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let people = |h: &mut gst_check::Harness| meta::persons(&h.push_and_pull(buffer.clone()).unwrap());
+    let first = people(&mut h);
+    assert_eq!(first.len(), 1, "first frame: {first:?}");
+    assert!(first[0].score < 0.99, "{first:?}");
+    assert!(first[0].bbox.contains(aicoach_vision::Point::new(HIPS.0, HIPS.1)), "{first:?}");
+    assert!(people(&mut h).is_empty(), "a run while nobody is looked for keeps the threshold");
+    assert!(h.push_upstream_event(meta::redetect_event("verifying", None)));
+    assert!(people(&mut h).is_empty(), "checking the athlete followed is no search");
+    assert!(h.push_upstream_event(meta::redetect_event("lost", None)));
+    assert_eq!(people(&mut h).len(), 1, "a tracker that lost the athlete searches");
+}
+
 #[test]
 fn interval_runs_every_nth_frame() {
     init();

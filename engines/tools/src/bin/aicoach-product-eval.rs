@@ -20,12 +20,14 @@
 //! `$AICOACH_PLUGIN_DIR`.
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
-//! [--chain default|pipelines|"..."] [--crop clip|pad] [--width N] [--fps N] [--data DIR]
+//! [--chain default|pipelines|"..."] [--crop clip|pad] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
 //! [--videos DIR] [--keep DIR]`
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
 //! (boxes scaled) or frame rate (frames dropped, each report frame scored against the box of the
-//! source frame its timestamp falls on): the same athletes, smaller or choppier.
+//! source frame its timestamp falls on): the same athletes, smaller or choppier. `--blur` blurs
+//! the copy (Gaussian, `SIGMA` pixels of the copy) before encoding: footage out of focus or
+//! smeared by motion, as small broadcast clips often are.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -74,8 +76,10 @@ struct Args {
     pad: bool,
     /// Tracking on copies of the clips re-encoded at this width (boxes scaled)...
     width: Option<u32>,
-    /// ...and at this frame rate (frames dropped; boxes found by timestamp).
+    /// ...and at this frame rate (frames dropped; boxes found by timestamp)...
     fps: Option<u32>,
+    /// ...and blurred (Gaussian sigma in the copy's pixels).
+    blur: Option<f32>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -90,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
         pad: false,
         width: None,
         fps: None,
+        blur: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -110,6 +115,13 @@ fn parse_args() -> Result<Args, String> {
             "--keep" => args.keep = Some(value()?.into()),
             "--width" => args.width = Some(value()?.parse().map_err(|e| format!("--width: {e}"))?),
             "--fps" => args.fps = Some(value()?.parse().map_err(|e| format!("--fps: {e}"))?),
+            "--blur" => {
+                let sigma: f32 = value()?.parse().map_err(|e| format!("--blur: {e}"))?;
+                if !(sigma > 0.0 && sigma <= 20.0) {
+                    return Err(format!("--blur is a sigma in pixels, above 0 and at most 20, not {sigma}"));
+                }
+                args.blur = Some(sigma);
+            }
             "--crop" => {
                 args.pad = match value()?.as_str() {
                     "clip" => false,
@@ -306,9 +318,10 @@ fn vot_lt(reported: &[Option<Rect>], truth: &[Option<Rect>]) -> (f32, f32, f32) 
 /// A re-encoded copy of a clip (`--width`, `--fps`) and how its frames map to the fixture's.
 #[derive(Debug, Clone, PartialEq)]
 struct Variant {
-    /// The copy's size (even, as x264 needs) and frame rate, where changed.
+    /// The copy's size (even, as x264 needs), frame rate and blur, where changed.
     size: Option<(u32, u32)>,
     fps: Option<u32>,
+    blur: Option<f32>,
     /// Copy pixels per source pixel.
     scale: f32,
     /// The source's frame rate, `num / den`.
@@ -317,7 +330,7 @@ struct Variant {
 
 impl Variant {
     fn of(args: &Args, fixture: &Value) -> Result<Option<Self>, String> {
-        if args.width.is_none() && args.fps.is_none() {
+        if args.width.is_none() && args.fps.is_none() && args.blur.is_none() {
             return Ok(None);
         }
         let dim = |k: &str| fixture[k].as_u64().ok_or(format!("fixture without {k}"));
@@ -330,7 +343,7 @@ impl Variant {
         );
         let size = args.width.map(|cw| (cw & !1, ((cw as f64 * h as f64 / w as f64 / 2.0).round() as u32) * 2));
         let scale = size.map_or(1.0, |(cw, _)| cw as f32 / w as f32);
-        Ok(Some(Self { size, fps: args.fps, scale, rate }))
+        Ok(Some(Self { size, fps: args.fps, blur: args.blur, scale, rate }))
     }
 
     /// The re-encoding: x264 on one thread, since its threads make each run's pictures a little
@@ -343,8 +356,11 @@ impl Variant {
         if let Some(f) = self.fps {
             caps += &format!(",framerate={f}/1");
         }
+        // gaussianblur works on AYUV: converted there and back.
+        let blur =
+            self.blur.map_or(String::new(), |s| format!("videoconvert ! gaussianblur sigma={s} ! videoconvert ! "));
         format!(
-            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! videorate drop-only=true ! {caps} ! \
+            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! videorate drop-only=true ! {caps} ! {blur}\
              x264enc speed-preset=veryfast threads=1 ! h264parse ! mp4mux ! filesink location={}",
             source.display(),
             copy.display()
@@ -383,12 +399,13 @@ fn rect(v: &Value) -> Option<Rect> {
 fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     let fixtures = PathBuf::from(format!("{REPO}/tests/fixtures/athlete_boxes"));
     println!("== tracking: VOT-LT through pipelines/analyse.sh against {}", fixtures.display());
-    if args.width.is_some() || args.fps.is_some() {
+    if args.width.is_some() || args.fps.is_some() || args.blur.is_some() {
         let (w, f) = (
             args.width.map_or("as recorded".into(), |w| format!("{w} px wide")),
             args.fps.map_or("as recorded".into(), |f| format!("{f} fps")),
         );
-        println!("   on copies re-encoded with x264: {w}, {f}");
+        let blur = args.blur.map_or(String::new(), |s| format!(", blurred (Gaussian sigma {s} px)"));
+        println!("   on copies re-encoded with x264: {w}, {f}{blur}");
     }
     let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
         .map_err(|e| format!("{}: {e}", fixtures.display()))?
@@ -522,7 +539,7 @@ mod tests {
 
     #[test]
     fn a_re_encoded_copy_is_scored_against_the_source_frame_its_timestamp_falls_on() {
-        let v = Variant { size: Some((320, 180)), fps: Some(12), scale: 0.5, rate: (30, 1) };
+        let v = Variant { size: Some((320, 180)), fps: Some(12), blur: None, scale: 0.5, rate: (30, 1) };
         let boxes: Vec<Option<Rect>> =
             (0..10).map(|i| Some(Rect { x: i as f32 * 10.0, y: 0.0, w: 20.0, h: 40.0 })).collect();
         // Frames at 0, 0.1 and 2/12 s fall on source frames 0, 3 and 5 of a 30 fps source; a
@@ -537,5 +554,11 @@ mod tests {
         assert_eq!(v.truth(&refs, &boxes)[0].unwrap().h, 20.0);
         let line = v.launch(Path::new("/v/a.mp4"), Path::new("/t/b.mp4"));
         assert!(line.contains("width=320,height=180,pixel-aspect-ratio=1/1,framerate=12/1"), "{line}");
+        assert!(!line.contains("gaussianblur"), "{line}");
+        let blurred = Variant { blur: Some(1.5), ..v }.launch(Path::new("/v/a.mp4"), Path::new("/t/b.mp4"));
+        assert!(
+            blurred.contains("framerate=12/1 ! videoconvert ! gaussianblur sigma=1.5 ! videoconvert ! x264enc"),
+            "{blurred}"
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{LazyLock, Mutex};
 
 use aicoach_inference::person_detector;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
+use aicoach_vision::detection;
 use aicoach_vision::{Detection, RotatedRect};
 use gst::glib;
 use gst::prelude::*;
@@ -31,6 +32,10 @@ const DEFAULT_MODEL: &str = "nanodet";
 const DEFAULT_SEARCH_MODEL: &str = "ssdlite";
 /// Two detectors' boxes overlapping by more than this are one person.
 const SAME_PERSON_IOU: f32 = 0.5;
+/// While the athlete is looked for and nobody reaches `threshold`, the surest person down to
+/// this share of it is reported: a clear athlete in a small, blurred picture can score just
+/// under the threshold (a backlit jumper 71 px tall at 0.47) with nobody else near it.
+const SEARCH_THRESHOLD_SHARE: f64 = 0.6;
 // The detector's own defaults, written once (in `aicoach-inference`).
 const DEFAULT_THRESHOLD: f64 = person_detector::DEFAULT_MIN_SCORE as f64;
 const DEFAULT_INTERVAL: u32 = 0;
@@ -173,7 +178,10 @@ impl ObjectImpl for AiCoachDetect {
                 inference::engine_param(),
                 glib::ParamSpecDouble::builder("threshold")
                     .nick("Threshold")
-                    .blurb("Minimum detection score")
+                    .blurb(
+                        "Minimum detection score (while the athlete is looked for and nobody reaches it, the surest \
+                         person down to 0.6 of it is reported alone)",
+                    )
                     .minimum(0.0)
                     .maximum(1.0)
                     .default_value(DEFAULT_THRESHOLD)
@@ -405,8 +413,9 @@ impl BaseTransformImpl for AiCoachDetect {
             return Ok(gst::FlowSuccess::Ok);
         }
         let info = frame::negotiated(self, state.info.as_ref())?;
+        let min_score = if state.searching { threshold * SEARCH_THRESHOLD_SHARE } else { threshold };
         for detector in std::iter::once(&mut state.detector).chain(state.search_detector.as_mut()) {
-            detector.min_score = threshold as f32;
+            detector.min_score = min_score as f32;
             detector.max_detections = max_detections as usize;
         }
         // Live, the search detector stays out: its run would add its time to the latency every
@@ -417,7 +426,7 @@ impl BaseTransformImpl for AiCoachDetect {
             if let Some(search) = state.search_detector.as_mut().filter(|_| search) {
                 found = merge_detections(found, search.detect(view)?, max_detections as usize);
             }
-            Ok::<_, aicoach_inference::EngineError>(found)
+            Ok::<_, aicoach_inference::EngineError>(detection::sure_or_surest(found, threshold as f32))
         })?;
         state.pending = false;
         // Until a tracker asks to search again (or with no tracker, after the first frame), the
