@@ -6,8 +6,9 @@
 //!   pipeline-bench VIDEO [--model lite|full] [--engine E] [--encode] [--split]
 //!                  [--loops N] [--report FILE] [--label TEXT] [--pose "PROPERTY=VALUE ..."]
 //!
-//! `--encode` ends in x264 and MP4 instead of fakesink; `--split` puts queues after the decoder
-//! and after the detector, so decoding, detection and the rest share the two cores; `--loops` plays the video N
+//! `--encode` ends in x264 and MP4 instead of fakesink; `--split` puts queues after the decoder,
+//! the detector and the pose estimator (as `pipelines/analyse.sh`), so decoding, detection, pose
+//! estimation and the rest share the two cores; `--loops` plays the video N
 //! times (segment seeks, as a soak does); `--pose` adds properties to `aicoachpose`. The last line printed is one JSON object.
 
 use std::collections::BTreeMap;
@@ -79,12 +80,14 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
-    // Split: decoding, detection and the rest each get a streaming thread, so the detector's
-    // occasional long frames overlap with pose estimation on the frames before them.
+    // Split: decoding, detection, pose estimation and the rest each get a streaming thread, so
+    // the detector's occasional long frames overlap with pose estimation on the frames before
+    // them, and the report, drawing and encoding with it on the frames after.
     let queue = if o.split { "queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! " } else { "" };
     // Two frames: the detector runs at most three frames ahead of the tracker (a queue of four
-    // cost more frames without a pose on openpose/video.avi; one, speed).
-    let detect_queue = if o.split { "queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! " } else { "" };
+    // cost more frames without a pose on openpose/video.avi; one, speed). The same after the
+    // pose estimator.
+    let short_queue = if o.split { "queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! " } else { "" };
     // As pipelines/env.sh: requested detections on a fixed frame behind that queue.
     let delay = if o.split { " request-delay=4" } else { "" };
     let report = o.report.as_ref().map(|r| format!(" report-location=\"{r}\"")).unwrap_or_default();
@@ -98,8 +101,8 @@ fn launch_line(o: &Options, encoded: &std::path::Path) -> String {
     };
     format!(
         "filesrc location=\"{video}\" ! decodebin ! videoconvert ! {queue}\
-         aicoachdetect name=aicoachdetect model=nanodet search-model=ssdlite engine={engine}{delay} ! {detect_queue}aicoachtrack name=aicoachtrack ! \
-         aicoachpose name=aicoachpose model={model} engine={engine}{pose} ! \
+         aicoachdetect name=aicoachdetect model=nanodet search-model=ssdlite engine={engine}{delay} ! {short_queue}aicoachtrack name=aicoachtrack ! \
+         aicoachpose name=aicoachpose model={model} engine={engine}{pose} ! {short_queue}\
          aicoachclassify name=aicoachclassify{report} ! aicoachoverlay name=aicoachoverlay ! {sink}",
         video = o.video,
         pose = o.pose,

@@ -16,7 +16,7 @@ name=$(basename "${VIDEO%.*}")
 # -e: an interrupt sends EOS, so the MP4 is finished and the report complete.
 # The refinement looks 4 frames ahead: a file has no live latency to keep.
 gst-launch-1.0 -e filesrc location="$VIDEO" ! decodebin ! $PREPARE ! $DECODE_QUEUE ! \
-  aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" request-delay=$REQUEST_DELAY ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
+  aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" request-delay=$REQUEST_DELAY ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! $POSE_QUEUE ! \
   aicoachclassify profile="$PROFILE" report-location="$OUT/$name.jsonl" ${EXEMPLARS:+exemplars="$EXEMPLARS"} ! \
   aicoachoverlay ! videoconvert ! $H264 ! \
   $MP4MUX ! filesink location="$OUT/$name.annotated.mp4"

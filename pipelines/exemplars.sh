@@ -15,7 +15,7 @@ reports=()
 for video in "$@"; do
   name=$(basename "${video%.*}")
   gst-launch-1.0 -q filesrc location="$video" ! decodebin ! $PREPARE ! $DECODE_QUEUE ! \
-    aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" request-delay=$REQUEST_DELAY ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
+    aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" request-delay=$REQUEST_DELAY ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! $POSE_QUEUE ! \
     aicoachclassify profile="$PROFILE" report-location="$LIBRARY/reports/$name.jsonl" ! fakesink
   reports+=("$LIBRARY/reports/$name.jsonl=$video")
 done

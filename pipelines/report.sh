@@ -20,7 +20,7 @@ rm -rf "$frames" && mkdir -p "$frames"
 # JPEG of every annotated frame, numbered like the report's frame lines, so the page can show
 # each bad pose's worst frame; the page keeps the ones it uses.
 gst-launch-1.0 -e -q filesrc location="$VIDEO" ! decodebin ! $PREPARE ! $DECODE_QUEUE ! \
-  aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" request-delay=$REQUEST_DELAY ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! \
+  aicoachdetect model="$DETECTOR" search-model="$SEARCH_DETECTOR" request-delay=$REQUEST_DELAY ! $DETECT_QUEUE ! aicoachtrack ! aicoachpose lookahead=4 ! $POSE_QUEUE ! \
   aicoachclassify profile="$PROFILE" report-location="$OUT/report.jsonl" ${EXEMPLARS:+exemplars="$EXEMPLARS"} ! \
   aicoachoverlay ! tee name=t \
   t. ! queue ! videoconvert ! $H264 ! video/x-h264,profile=high ! \

@@ -50,7 +50,7 @@ fn pipelines_chain() -> String {
     let search = std::env::var("SEARCH_DETECTOR").unwrap_or_else(|_| env_default("SEARCH_DETECTOR"));
     format!(
         "aicoachdetect model={detector} search-model={search} request-delay=4 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
-         aicoachtrack ! aicoachpose lookahead=4 min-confidence=0"
+         aicoachtrack ! aicoachpose lookahead=4 min-confidence=0 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0"
     )
 }
 
