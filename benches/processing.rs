@@ -5,7 +5,7 @@
 use aicoach_benches::synthetic_frame;
 use aicoach_inference::blazepose::{anchors, detector, landmarks};
 use aicoach_inference::models::Layout;
-use aicoach_inference::preprocess::{Normalization, crop_to_tensor};
+use aicoach_inference::preprocess::{Normalization, Shrink, crop_to_tensor, crop_to_tensor_with};
 use aicoach_inference::{EngineKind, EngineOptions, ModelFile, ModelId, nanodet};
 use aicoach_vision::image::{FrameView, PackedFormat, PackedView, YuvLayout, YuvView};
 use aicoach_vision::{Point, RotatedRect};
@@ -42,6 +42,11 @@ fn preprocessing(c: &mut Criterion) {
     g.bench_function("landmark-256-rotated-i420", |b| {
         b.iter(|| crop_to_tensor(&frame_view, black_box(&roi), 256, Layout::Nhwc, &Normalization::UNIT))
     });
+    // What the pose models use (`Shrink::Smooth`).
+    let smooth = |roi: &RotatedRect, size: usize| {
+        crop_to_tensor_with(&frame_view, roi, (size, size), Layout::Nhwc, &Normalization::UNIT, Shrink::Smooth)
+    };
+    g.bench_function("landmark-256-rotated-i420-smooth", |b| b.iter(|| smooth(black_box(&roi), 256)));
     g.bench_function("nanodet-416-letterbox-nchw-bgr-i420", |b| {
         b.iter(|| crop_to_tensor(&frame_view, black_box(&letterbox), 416, Layout::Nchw, &Normalization::NANODET))
     });
@@ -50,6 +55,7 @@ fn preprocessing(c: &mut Criterion) {
     g.bench_function("body-192-upright-i420", |b| {
         b.iter(|| crop_to_tensor(&frame_view, black_box(&body), 192, Layout::Nhwc, &Normalization::UNIT))
     });
+    g.bench_function("body-192-upright-i420-smooth", |b| b.iter(|| smooth(black_box(&body), 192)));
     g.finish();
 }
 

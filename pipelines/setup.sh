@@ -50,6 +50,10 @@ case "$MODE" in
     python3 .ci/import-circles.py engines/*/src plugins/*/src
     echo "== checking the TensorRT backend builds (no GPU needed to compile it)"
     cargo check -p aicoach-inference --features tensorrt
+    echo "== the CUDA crop kernel's source, compiled for the CPU, against the CPU's crop (no GPU needed)"
+    # Outside the workspace's tests (the feature is off there): a CPU filter the kernel did not
+    # follow went unnoticed once.
+    cargo test -p aicoach-inference --features cuda --lib backend::cuda_preprocess
     echo "== tests"
     # The pipeline tests run the scripts with gst-launch-1.0, which loads the plugin's shared
     # library; cargo test builds only what the tests link, so build the library first.

@@ -325,12 +325,24 @@ fn the_landmark_model_runs_beside_the_body_model_on_the_region_its_keypoints_pre
     for ((_, alone), (_, beside)) in sequential.iter().zip(&concurrent).skip(1) {
         // The body model saw the same box: its 13 joints (nose, eyes, ears, shoulders to
         // ankles) are the same; BlazePose's extra points moved a little with its region (on
-        // this photo fingers by up to 9 % of the body's height, heels and toes by 4 to 5 %).
+        // this photo heels and toes by 3 to 7 % of the body's height, the face's points by
+        // less). The fingers (17 to 22) move the most: the lite model places the hand held
+        // low at Messi's side loosely (up to 9 % of the body's height with the crop's four
+        // taps, 15 % since one tap of a blurred half-size copy).
         let distances: Vec<f32> = alone.iter().zip(beside).map(|(a, b)| a.distance(*b)).collect();
         let same = distances.iter().filter(|d| **d < 0.01).count();
         assert!(same >= 13, "{same} joints unchanged: {distances:?}");
-        let worst = distances.iter().copied().fold(0.0, f32::max);
-        assert!(worst < 0.12 * athlete.h, "a point moved {worst} px of {}: {distances:?}", athlete.h);
+        let fingers = 17..=22;
+        let worst = |of_fingers: bool| {
+            distances
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| fingers.contains(i) == of_fingers)
+                .map(|(_, d)| *d)
+                .fold(0.0, f32::max)
+        };
+        assert!(worst(false) < 0.1 * athlete.h, "a point moved {} px of {}: {distances:?}", worst(false), athlete.h);
+        assert!(worst(true) < 0.2 * athlete.h, "a finger moved {} px of {}: {distances:?}", worst(true), athlete.h);
     }
 }
 

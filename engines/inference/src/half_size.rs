@@ -15,6 +15,8 @@ pub struct HalfSize<'a, S: ?Sized> {
     height: u32,
     /// The frame position of the region's top-left corner (even coordinates).
     origin: (u32, u32),
+    /// Half-size pixels the image moved up and left ([`Self::blur_2x2`]).
+    shift: f32,
 }
 
 impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
@@ -55,14 +57,35 @@ impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
                 data.push(sum.map(|s| s * 0.25));
             }
         }
-        Some(Self { src, data, width: w as u32, height: h as u32, origin: (x0 as u32, y0 as u32) })
+        Some(Self { src, data, width: w as u32, height: h as u32, origin: (x0 as u32, y0 as u32), shift: 0.0 })
+    }
+
+    /// Each pixel replaced by the mean of the 2x2 block it starts (the last row and column
+    /// repeated): a box filter a single bilinear tap then reads as a wider footprint. The
+    /// image moves half a pixel up and left, which [`Self::roi`] then accounts for.
+    pub fn blur_2x2(&mut self) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        for y in 0..h {
+            let below = (y + 1).min(h - 1);
+            for x in 0..w {
+                let right = (x + 1).min(w - 1);
+                let (a, b, c, d) = (
+                    self.data[y * w + x],
+                    self.data[y * w + right],
+                    self.data[below * w + x],
+                    self.data[below * w + right],
+                );
+                self.data[y * w + x] = [0, 1, 2].map(|k| (a[k] + b[k] + c[k] + d[k]) * 0.25);
+            }
+        }
+        self.shift = 0.5;
     }
 
     /// `roi` (frame pixels) in this image's pixels.
     pub fn roi(&self, roi: &RotatedRect) -> RotatedRect {
         let (ox, oy) = (self.origin.0 as f32, self.origin.1 as f32);
         RotatedRect {
-            center: Point::new((roi.center.x - ox) / 2.0, (roi.center.y - oy) / 2.0),
+            center: Point::new((roi.center.x - ox) / 2.0 - self.shift, (roi.center.y - oy) / 2.0 - self.shift),
             width: roi.width / 2.0,
             height: roi.height / 2.0,
             rotation: roi.rotation,
@@ -98,7 +121,7 @@ impl<S: RgbSource + ?Sized> RgbSource for HalfSize<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aicoach_vision::image::PackedView;
+    use aicoach_vision::image::{PackedView, sample_native};
 
     #[test]
     fn each_pixel_is_the_mean_of_its_block_and_the_roi_follows() {
@@ -112,6 +135,33 @@ mod tests {
         let roi = RotatedRect { center: Point::new(2.0, 1.0), width: 4.0, height: 2.0, rotation: 0.3 };
         let r = half.roi(&roi);
         assert_eq!((r.center, r.width, r.height, r.rotation), (Point::new(1.0, 0.5), 2.0, 1.0, 0.3));
+    }
+
+    #[test]
+    fn blurring_averages_each_block_it_starts_and_the_roi_moves_with_the_picture() {
+        // 6x4 frame, grey ramp along x: 0, 10, ..., 50; halved: 5, 25, 45 on both rows.
+        let data: Vec<u8> = (0..4).flat_map(|_| (0..6).map(|x| 10 * x as u8)).flat_map(|v| [v, v, v]).collect();
+        let view = PackedView::rgb(&data, 6, 4).unwrap();
+        let mut half = HalfSize::around(&view, &Rect { x: 0.0, y: 0.0, w: 6.0, h: 4.0 }, [0.0; 3]).unwrap();
+        assert_eq!((half.width(), half.height()), (3, 2));
+        let roi = RotatedRect { center: Point::new(3.0, 2.0), width: 2.0, height: 2.0, rotation: 0.0 };
+        let before = half.roi(&roi).center;
+        half.blur_2x2();
+        assert_eq!(half.rgb(0, 0), [15.0; 3]);
+        assert_eq!(half.rgb(1, 1), [35.0; 3]);
+        // The last column repeats itself.
+        assert_eq!(half.rgb(2, 0), [45.0; 3]);
+        // The blurred pixel (0, 0) now stands where (0.5, 0.5) stood.
+        let after = half.roi(&roi).center;
+        assert_eq!((after.x, after.y), (before.x - 0.5, before.y - 0.5));
+        assert_eq!(sample_native(&half, after.x, after.y, [0.0; 3]), sample_native_unblurred(&view, &roi));
+    }
+
+    /// The frame's value at the roi's centre, as the unblurred half-size copy gives it.
+    fn sample_native_unblurred(view: &PackedView, roi: &RotatedRect) -> [f32; 3] {
+        let half = HalfSize::around(view, &Rect { x: 0.0, y: 0.0, w: 6.0, h: 4.0 }, [0.0; 3]).unwrap();
+        let c = half.roi(roi).center;
+        sample_native(&half, c.x, c.y, [0.0; 3])
     }
 
     #[test]

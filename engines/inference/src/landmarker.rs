@@ -5,7 +5,7 @@ use crate::backend::{Engine, EngineOptions};
 use crate::blazepose::landmarks::{self, Landmarks};
 use crate::error::{EngineError, Result};
 use crate::models::{ModelFile, ModelId};
-use crate::preprocess::{Normalization, crop_to_tensor};
+use crate::preprocess::{Normalization, Shrink, crop_to_tensor_with};
 use aicoach_vision::geometry::RotatedRect;
 use aicoach_vision::image::RgbSource;
 
@@ -34,7 +34,8 @@ impl PoseLandmarker {
     /// `Landmarks::next_roi`), in frame pixels.
     pub fn estimate<S: RgbSource + ?Sized>(&mut self, frame: &S, roi: &RotatedRect) -> Result<Landmarks> {
         let spec = self.file.spec;
-        let input = crop_to_tensor(frame, roi, spec.input_size, spec.layout, &Normalization::UNIT);
+        let size = (spec.input_size, spec.input_size);
+        let input = crop_to_tensor_with(frame, roi, size, spec.layout, &Normalization::UNIT, Shrink::Smooth);
         let outputs = self.engine.run(&[(spec.input, &input.tensor)])?;
         let raw = outputs.f32_exact(spec.outputs[0], landmarks::OUTPUT_LEN)?;
         let flag = outputs.f32_exact(spec.outputs[1], 1)?[0];

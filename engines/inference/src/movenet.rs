@@ -10,7 +10,7 @@
 use crate::backend::{Engine, EngineOptions};
 use crate::error::{EngineError, Result};
 use crate::models::{ModelFile, ModelId};
-use crate::preprocess::{Normalization, crop_to_tensor};
+use crate::preprocess::{Normalization, Shrink, crop_to_tensor_with};
 use aicoach_vision::geometry::{Affine, Point, Rect, RotatedRect, normalize_angle};
 use aicoach_vision::image::RgbSource;
 use aicoach_vision::keypoints::COCO17_FROM_BLAZEPOSE;
@@ -175,7 +175,8 @@ impl BodyModel {
     /// The body of the person MoveNet takes for the subject of `region` (an upright square).
     pub fn estimate_in<S: RgbSource + ?Sized>(&mut self, frame: &S, region: &RotatedRect) -> Result<Option<Body>> {
         let spec = self.file.spec;
-        let mut input = crop_to_tensor(frame, region, spec.input_size, spec.layout, &RAW);
+        let size = (spec.input_size, spec.input_size);
+        let mut input = crop_to_tensor_with(frame, region, size, spec.layout, &RAW, Shrink::Smooth);
         to_model_input(input.tensor.as_f32_mut()?);
         let outputs = self.engine.run(&[(spec.input, &input.tensor)])?;
         let raw = outputs.f32_exact(spec.outputs[0], OUTPUT_LEN)?;

@@ -6,7 +6,7 @@ use crate::blazepose;
 use crate::error::{EngineError, Result};
 use crate::models::{ModelFile, ModelId};
 use crate::nanodet;
-use crate::preprocess::{Normalization, crop_to_tensor_sized};
+use crate::preprocess::{Normalization, Shrink, crop_to_tensor_with};
 use crate::ssdlite;
 use aicoach_vision::Detection;
 use aicoach_vision::geometry::{Point, RotatedRect};
@@ -131,7 +131,7 @@ impl PersonDetector {
             Decoder::BlazePose(_) | Decoder::SsdLite(_) => Normalization::SIGNED_UNIT,
             Decoder::NanoDet => Normalization::NANODET,
         };
-        let input = crop_to_tensor_sized(frame, region, size, spec.layout, &norm);
+        let input = crop_to_tensor_with(frame, region, size, spec.layout, &norm, Shrink::Taps);
         let outputs = self.engine_for(size)?.run(&[(spec.input, &input.tensor)])?;
         let detections = match &self.decoder {
             Decoder::BlazePose(anchors) => {

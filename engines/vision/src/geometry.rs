@@ -166,6 +166,11 @@ impl Affine {
     pub fn scale(&self) -> f32 {
         self.a.hypot(self.d).max(self.b.hypot(self.e))
     }
+
+    /// ... and along the shorter of the two axes (a crop stretched to a square model input).
+    pub fn min_scale(&self) -> f32 {
+        self.a.hypot(self.d).min(self.b.hypot(self.e))
+    }
 }
 
 #[cfg(test)]
@@ -229,6 +234,11 @@ mod tests {
         assert!(close(tl.x, 0.0) && close(br.x, 1280.0), "{tl:?} {br:?}");
         assert!(close(tl.y, -33.846) && close(br.y, 753.846), "{tl:?} {br:?}");
         assert!(close(m.scale(), 1280.0 / 416.0));
+        assert!(close(m.min_scale(), m.scale()), "letterboxing keeps the aspect");
+        // A 4:3 frame stretched to a square shrinks one axis more than the other.
+        let stretched = RotatedRect { center: Point::new(384.0, 288.0), width: 768.0, height: 576.0, rotation: 0.0 };
+        let s = stretched.crop_to_frame_sized(300, 300);
+        assert!(close(s.scale(), 2.56) && close(s.min_scale(), 1.92), "{} {}", s.scale(), s.min_scale());
         // A tall frame fills the rows instead.
         let tall = RotatedRect::letterbox_to(720, 1280, 256, 416);
         assert!(close(tall.height, 1280.0) && close(tall.width, 256.0 * 1280.0 / 416.0), "{tall:?}");

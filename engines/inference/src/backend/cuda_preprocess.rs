@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
-//! [`crate::preprocess::crop_to_tensor`] on an NVIDIA GPU, for packed RGB-family frames.
+//! [`crate::preprocess::crop_to_tensor_every_tap`] on an NVIDIA GPU, for packed RGB-family
+//! frames: the CPU's [`crate::preprocess::crop_to_tensor`] except where a crop shrinks by 2 to
+//! 4, which the CPU samples from a blurred half-size copy (faster there; a GPU thread per crop
+//! pixel reads its taps from the frame instead).
 //!
 //! One CUDA thread per output pixel runs the CPU path's arithmetic in the same order: the same
 //! affine map from crop to frame, `ceil(scale)` taps per axis clamped to 1..=2, bilinear samples
@@ -33,7 +36,7 @@ const BLOCK: u32 = 16;
 const KERNEL_NAME: &str = "aicoach_crop";
 
 /// The kernel. Plain C++ with CUDA qualifiers only (no CUDA headers, no intrinsics), so that the
-/// tests can also compile it for the CPU and compare it with `crop_to_tensor` on machines
+/// tests can also compile it for the CPU and compare it with `crop_to_tensor_every_tap` on machines
 /// without a GPU. `CropParams` must match [`CropParams`] field for field.
 pub const KERNEL_SOURCE: &str = r#"
 struct CropParams {
@@ -350,7 +353,7 @@ impl CudaPreprocessor {
         &self.device
     }
 
-    /// [`crate::preprocess::crop_to_tensor`] of `frame` on the GPU: uploads the frame, runs
+    /// [`crate::preprocess::crop_to_tensor_every_tap`] of `frame` on the GPU: uploads the frame, runs
     /// the kernel and downloads the tensor.
     pub fn crop(
         &mut self,
@@ -424,7 +427,7 @@ impl Drop for CudaPreprocessor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preprocess::crop_to_tensor;
+    use crate::preprocess::crop_to_tensor_every_tap;
 
     /// A frame with detail at every scale: gradients, a checkerboard and hashed noise, so that
     /// a wrong tap, offset or channel shows.
@@ -529,10 +532,10 @@ mod tests {
     }
 
     /// The kernel source, compiled for the CPU with a C++ compiler (CUDA's thread indices
-    /// emulated by loops), gives what `crop_to_tensor` gives. This checks the kernel's logic on
+    /// emulated by loops), gives what `crop_to_tensor_every_tap` gives. This checks the kernel's logic on
     /// every machine with `c++`, GPU or not.
     #[test]
-    fn kernel_source_on_the_cpu_matches_crop_to_tensor() {
+    fn kernel_source_on_the_cpu_matches_the_every_tap_crop() {
         let dir = std::env::temp_dir().join(format!("aicoach-cuda-kernel-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let source = dir.join("kernel.cpp");
@@ -575,11 +578,12 @@ mod tests {
                 .map(|b| f32::from_ne_bytes(b.try_into().unwrap()))
                 .collect();
 
-            let expected = crop_to_tensor(&frame.view().unwrap(), &case.roi, case.size, case.layout, &case.norm);
+            let expected =
+                crop_to_tensor_every_tap(&frame.view().unwrap(), &case.roi, case.size, case.layout, &case.norm);
             let got = Tensor::f32(expected.tensor.shape.clone(), values).unwrap();
             // Same operations in the same order, no FMA contraction: the same bits.
             let worst = largest_difference(&got, &expected.tensor);
-            assert_eq!(worst, 0.0, "{}: kernel on the CPU differs from crop_to_tensor by {worst}", case.name);
+            assert_eq!(worst, 0.0, "{}: kernel on the CPU differs from crop_to_tensor_every_tap by {worst}", case.name);
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -641,7 +645,7 @@ int main(int argc, char** argv) {
         }
     }
 
-    /// Where CUDA, a GPU and NVRTC are present, the GPU crops equal `crop_to_tensor`'s within
+    /// Where CUDA, a GPU and NVRTC are present, the GPU crops equal `crop_to_tensor_every_tap`'s within
     /// 1e-3; elsewhere `new` fails with a reason instead of panicking.
     #[test]
     fn cuda_crops_match_the_cpu_where_cuda_exists_and_fail_cleanly_elsewhere() {
@@ -666,7 +670,8 @@ int main(int argc, char** argv) {
         for case in cases() {
             let data = synthetic_frame(97, 61, case.format, case.padding);
             let frame = frame_of(&case, &data);
-            let expected = crop_to_tensor(&frame.view().unwrap(), &case.roi, case.size, case.layout, &case.norm);
+            let expected =
+                crop_to_tensor_every_tap(&frame.view().unwrap(), &case.roi, case.size, case.layout, &case.norm);
             let got = gpu.crop(&frame, &case.roi, case.size, case.layout, &case.norm).unwrap();
             assert_eq!(got.to_frame, expected.to_frame);
             let worst = largest_difference(&got.tensor, &expected.tensor);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! `aicoach-gpu-check`: what of the GPU path works on this machine. Reports the CUDA device,
-//! runs the CUDA crop kernel against the CPU's `crop_to_tensor` on a real photo (largest
-//! difference and time per crop for both), then says whether TensorRT is available.
+//! runs the CUDA crop kernel against the CPU's `crop_to_tensor_every_tap` (the same filter:
+//! every tap from the frame) on a real photo (largest difference and time per crop for both), then says whether TensorRT is available.
 //! `benches/gpu.sh` runs it before the pipeline benchmark.
 //!
 //! Exit status: 0 when the CUDA crops match the CPU's; 1 when nothing could be checked (no CUDA
@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use aicoach_inference::backend::cuda_preprocess::{self, CudaPreprocessor, PackedFrame};
 use aicoach_inference::models::Layout;
-use aicoach_inference::preprocess::{Normalization, crop_to_tensor};
+use aicoach_inference::preprocess::{Normalization, crop_to_tensor_every_tap};
 use aicoach_vision::geometry::{Point, RotatedRect};
 use aicoach_vision::image::PackedFormat;
 
@@ -160,7 +160,7 @@ fn check_crops(rgb: &[u8], width: u32, height: u32, repeat: usize) -> Crops {
         let frame = PackedFrame { data: &data, width, height, stride, format: case.format };
         let view = frame.view().expect("packed to fit");
         let (cpu_ms, cpu) =
-            time_per_call(repeat, || crop_to_tensor(&view, &case.roi, case.size, case.layout, &case.norm));
+            time_per_call(repeat, || crop_to_tensor_every_tap(&view, &case.roi, case.size, case.layout, &case.norm));
         // The first crop allocates the device buffers; leave it out of the time.
         if let Err(e) = gpu.crop(&frame, &case.roi, case.size, case.layout, &case.norm) {
             println!("cuda crops: FAILED on {}: {e}", case.name);
