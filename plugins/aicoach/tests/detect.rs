@@ -15,6 +15,15 @@ fn harness(props: &str) -> gst_check::Harness {
     h
 }
 
+/// A harness with `props` set up for the opencv-doc photo, and the photo's buffer.
+fn photo_harness(props: &str) -> (gst_check::Harness, gst::Buffer) {
+    init();
+    let sample = photo_sample("RGB");
+    let mut h = harness(props);
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    (h, sample.buffer().unwrap().to_owned())
+}
+
 #[test]
 fn finds_the_person_in_a_real_photo_with_every_model() {
     init();
@@ -36,11 +45,7 @@ fn finds_the_person_in_a_real_photo_with_every_model() {
 
 #[test]
 fn runs_on_the_first_frame_then_only_when_asked() {
-    init();
-    let sample = photo_sample("RGB");
-    let buffer = sample.buffer().unwrap().to_owned();
-    let mut h = harness("interval=0");
-    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let (mut h, buffer) = photo_harness("interval=0");
     let has_people = |b: &gst::Buffer| !meta::persons(b).is_empty();
     assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "first frame");
     assert!(!has_people(&h.push_and_pull(buffer.clone()).unwrap()), "second frame: not asked");
@@ -80,12 +85,8 @@ fn a_delayed_request_runs_on_the_frame_it_names_however_far_ahead_the_detector_i
 /// under the threshold but above 0.6 of it is reported, alone; on other runs nobody under it.
 #[test]
 fn a_search_that_finds_nobody_sure_reports_the_surest_candidate_alone() {
-    init();
-    let sample = photo_sample("RGB");
-    let buffer = sample.buffer().unwrap().to_owned();
     // Messi scores about 0.8: under this threshold, above 0.6 of it.
-    let mut h = harness("threshold=0.99 interval=1 search-model=none");
-    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let (mut h, buffer) = photo_harness("threshold=0.99 interval=1 search-model=none");
     let people = |h: &mut gst_check::Harness| meta::persons(&h.push_and_pull(buffer.clone()).unwrap());
     let first = people(&mut h);
     assert_eq!(first.len(), 1, "first frame: {first:?}");
@@ -100,11 +101,7 @@ fn a_search_that_finds_nobody_sure_reports_the_surest_candidate_alone() {
 
 #[test]
 fn interval_runs_every_nth_frame() {
-    init();
-    let sample = photo_sample("RGB");
-    let buffer = sample.buffer().unwrap().to_owned();
-    let mut h = harness("interval=3");
-    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let (mut h, buffer) = photo_harness("interval=3");
     let ran: Vec<bool> = (0..7).map(|_| !meta::persons(&h.push_and_pull(buffer.clone()).unwrap()).is_empty()).collect();
     assert_eq!(ran, [true, false, false, true, false, false, true]);
 }
