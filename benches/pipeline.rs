@@ -8,8 +8,9 @@
 //!
 //! `--encode` ends in x264 and MP4 instead of fakesink; `--split` puts queues after the decoder,
 //! the detector and the pose estimator (as `pipelines/analyse.sh`), so decoding, detection, pose
-//! estimation and the rest share the two cores; `--loops` plays the video N
-//! times (segment seeks, as a soak does); `--pose` adds properties to `aicoachpose`. The last line printed is one JSON object.
+//! estimation and the rest share the two cores; `--loops` plays the video N times (segment
+//! seeks, as a soak does); `--pose` adds properties to `aicoachpose`. The last line printed is
+//! one JSON object.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

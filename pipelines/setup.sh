@@ -10,7 +10,8 @@
 #
 # Installs: Debian packages (GStreamer 1.22 development files and plugins, Debian's opencv-doc
 # for its sample photos and video used by the tests, libclang for the TensorRT bindings'
-# build-time check, Chromium for the report page's browser test), and ONNX Runtime's library from its PyPI wheel (pinned by sha256) into
+# build-time check, Chromium for the report page's browser test, g++ for the CUDA kernel's
+# source compiled for the CPU in the tests), and ONNX Runtime's library from its PyPI wheel (pinned by sha256) into
 # .ort/. Rust itself must already be installed (rustup; 1.92 or newer).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +22,7 @@ APT_PACKAGES=(pkg-config python3 python3-pip unzip
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  opencv-doc libclang1-14 libclang-common-14-dev chromium)
+  opencv-doc libclang1-14 libclang-common-14-dev chromium g++)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -53,7 +54,7 @@ case "$MODE" in
     echo "== the CUDA crop kernel's source, compiled for the CPU, against the CPU's crop (no GPU needed)"
     # Outside the workspace's tests (the feature is off there): a CPU filter the kernel did not
     # follow went unnoticed once.
-    cargo test -p aicoach-inference --features cuda --lib backend::cuda_preprocess
+    AICOACH_REQUIRE_CXX=1 cargo test -p aicoach-inference --features cuda --lib backend::cuda_preprocess
     echo "== tests"
     # The pipeline tests run the scripts with gst-launch-1.0, which loads the plugin's shared
     # library; cargo test builds only what the tests link, so build the library first.

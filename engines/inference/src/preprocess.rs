@@ -66,7 +66,7 @@ pub enum Shrink {
     Taps,
     /// As `Taps`, but where both axes shrink by 2 to 4, one bilinear tap of the half-size copy
     /// blurred by a 2x2 box: a footprint of about 6x6 frame pixels in a quarter of the reads
-    /// (landmark crop 256 from 1280x720 I420: 2.77 -> 1.71 ms, AMD EPYC). The pose models':
+    /// (landmark crop 256 from 1280x720 I420: 2.60 -> 1.67 ms, AMD EPYC). The pose models':
     /// development PCK padded 89.3 -> 89.6, clipped 81.7 -> 82.8 with it (the detectors' inputs
     /// blurred as well: 90.8 and 83.1, but the BlazePose detector's box then turned MoveNet's
     /// sides round on a test photo, and their thresholds were set with `Taps`). A crop
@@ -173,7 +173,8 @@ unsafe fn crop_resampled_avx2<S: RgbSource + ?Sized>(
 /// region ([`HalfSize`]) instead of the frame: from 2, where the copy's pixels still cover the
 /// crop's, up to 4, where halving reads scale^2 = 16 frame pixels per crop pixel, as many as the
 /// 2x2 bilinear taps themselves (beyond, [`Shrink::Smooth`]'s one tap falls short of the crop
-/// pixel's footprint: halving up to 8 took development PCK padded from 90.8 to 88.5).
+/// pixel's footprint: with every crop smoothed, halving up to 8 took development PCK padded
+/// from 90.8 to 88.5).
 const HALVE_SCALES: std::ops::Range<f32> = 2.0..4.0;
 
 #[inline(always)]

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 //! `aicoach-gpu-check`: what of the GPU path works on this machine. Reports the CUDA device,
 //! runs the CUDA crop kernel against the CPU's `crop_to_tensor_every_tap` (the same filter:
-//! every tap from the frame) on a real photo (largest difference and time per crop for both), then says whether TensorRT is available.
+//! every tap from the frame) on a real photo (largest difference and time per crop for both),
+//! then says whether TensorRT is available.
 //! `benches/gpu.sh` runs it before the pipeline benchmark.
 //!
 //! Exit status: 0 when the CUDA crops match the CPU's; 1 when nothing could be checked (no CUDA

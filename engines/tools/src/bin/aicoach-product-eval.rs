@@ -45,21 +45,29 @@ const DEFAULT_CHAIN: &str = "aicoachdetect ! aicoachtrack ! aicoachpose min-conf
 
 fn pipelines_chain() -> String {
     // What analyse.sh runs (its queues, its detector, its request delay and its lookahead),
-    // the detectors read from the script's own defaults so the two cannot drift apart.
+    // read from the script's own settings so the two cannot drift apart.
     let detector = std::env::var("DETECTOR").unwrap_or_else(|_| env_default("DETECTOR"));
     let search = std::env::var("SEARCH_DETECTOR").unwrap_or_else(|_| env_default("SEARCH_DETECTOR"));
+    let (delay, detect_queue, pose_queue) =
+        (env_default("REQUEST_DELAY"), env_default("DETECT_QUEUE"), env_default("POSE_QUEUE"));
     format!(
-        "aicoachdetect model={detector} search-model={search} request-delay=4 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
-         aicoachtrack ! aicoachpose lookahead=4 min-confidence=0 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0"
+        "aicoachdetect model={detector} search-model={search} request-delay={delay} ! {detect_queue} ! \
+         aicoachtrack ! aicoachpose lookahead=4 min-confidence=0 ! {pose_queue}"
     )
 }
 
-/// `NAME=${NAME:-value}` in `pipelines/env.sh`.
+/// `NAME`'s value in `pipelines/env.sh`: `NAME=${NAME:-value}`, `NAME="value"` or `NAME=value`.
 fn env_default(name: &str) -> String {
     let text = std::fs::read_to_string(format!("{REPO}/pipelines/env.sh")).unwrap_or_default();
-    let prefix = format!("{name}=${{{name}:-");
+    let (overridable, plain) = (format!("{name}=${{{name}:-"), format!("{name}="));
     text.lines()
-        .find_map(|l| l.trim().strip_prefix(&prefix).and_then(|r| r.strip_suffix('}')).map(str::to_string))
+        .find_map(|l| {
+            let l = l.trim();
+            match l.strip_prefix(&overridable) {
+                Some(rest) => rest.strip_suffix('}').map(str::to_string),
+                None => l.strip_prefix(&plain).map(|v| v.trim_matches('"').to_string()),
+            }
+        })
         .unwrap_or_else(|| panic!("pipelines/env.sh has no default for {name}"))
 }
 
