@@ -11,7 +11,7 @@ use crate::backend::{Engine, EngineOptions};
 use crate::error::{EngineError, Result};
 use crate::models::{ModelFile, ModelId};
 use crate::preprocess::{Normalization, Shrink, crop_to_tensor_with};
-use aicoach_vision::geometry::{Affine, Point, Rect, RotatedRect, normalize_angle};
+use aicoach_vision::geometry::{Affine, Point, Rect, RotatedRect, upright_rotation};
 use aicoach_vision::image::RgbSource;
 use aicoach_vision::keypoints::COCO17_FROM_BLAZEPOSE;
 
@@ -109,9 +109,15 @@ impl Body {
             .map(|p| p.point().distance(hips))
             .fold(0.0, f32::max);
         let side = (REGION_EXTENT_SCALE * extent).max(REGION_TORSO_SCALE * torso);
-        let rotation =
-            normalize_angle(std::f32::consts::FRAC_PI_2 - (-(shoulders.y - hips.y)).atan2(shoulders.x - hips.x));
+        let rotation = upright_rotation(hips, shoulders);
         (side.is_finite() && side > 1.0).then_some(RotatedRect { center: hips, width: side, height: side, rotation })
+    }
+
+    /// The rotation of a region that shows this body upright (hips -> shoulders up), in frame
+    /// terms; `None` when hips or shoulders were not seen. MoveNet reads it even where it sees
+    /// the body sideways or upside down.
+    pub fn orientation(&self) -> Option<f32> {
+        Some(upright_rotation(self.mid(LEFT_HIP, RIGHT_HIP)?, self.mid(LEFT_SHOULDER, RIGHT_SHOULDER)?))
     }
 
     /// The box around the joints MoveNet is fairly sure of.
@@ -172,7 +178,8 @@ impl BodyModel {
         self.estimate_in(frame, &crop_region(b))
     }
 
-    /// The body of the person MoveNet takes for the subject of `region` (an upright square).
+    /// The body of the person MoveNet takes for the subject of `region` (a square, upright or
+    /// turned: the joints come back in frame pixels either way).
     pub fn estimate_in<S: RgbSource + ?Sized>(&mut self, frame: &S, region: &RotatedRect) -> Result<Option<Body>> {
         let spec = self.file.spec;
         let size = (spec.input_size, spec.input_size);

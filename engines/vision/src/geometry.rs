@@ -93,8 +93,7 @@ impl RotatedRect {
     /// `2 * |edge - center| * scale`, rotated so that `center -> edge` points up (90 degrees).
     pub fn from_alignment(center: Point, edge: Point, scale: f32) -> Self {
         let side = 2.0 * center.distance(edge) * scale;
-        let rotation = normalize_angle(PI / 2.0 - (-(edge.y - center.y)).atan2(edge.x - center.x));
-        Self { center, width: side, height: side, rotation }
+        Self { center, width: side, height: side, rotation: upright_rotation(center, edge) }
     }
 
     /// The map from pixel coordinates of a `size` x `size` crop of this region to the frame.
@@ -142,6 +141,12 @@ impl RotatedRect {
 }
 
 /// Wraps an angle into [-pi, pi).
+/// The rotation of a region that shows `from -> to` pointing up (hips -> shoulders: a body
+/// upright): 0 when it already does, a quarter turn when it points along +x.
+pub fn upright_rotation(from: Point, to: Point) -> f32 {
+    normalize_angle(PI / 2.0 - (-(to.y - from.y)).atan2(to.x - from.x))
+}
+
 pub fn normalize_angle(a: f32) -> f32 {
     a - 2.0 * PI * ((a + PI) / (2.0 * PI)).floor()
 }

@@ -2,13 +2,15 @@
 //! Per-frame pose of one athlete: picks the landmark model's region (previous keypoints or
 //! the athlete's box), runs the model, and decides whether a person is there at all.
 
+use super::budget::RunBudget;
 use super::fusion;
-use super::recheck::RecheckBudget;
+use super::recheck;
 use super::roi::{self, RoiSource};
+use super::turn::{self, BodyTurn};
 use crate::PoseLandmarker;
 use crate::blazepose::landmarks::Landmarks;
 use crate::error::Result;
-use crate::movenet::{Body, BodyModel};
+use crate::movenet::{self, Body, BodyModel};
 use aicoach_vision::geometry::{Rect, RotatedRect};
 use aicoach_vision::image::RgbSource;
 use aicoach_vision::pose::PoseFrame;
@@ -45,7 +47,12 @@ pub struct PoseEstimator {
     body: Option<BodyModel>,
     /// A larger MoveNet that looks again where the two models disagree ([`PoseEstimator::set_recheck`]).
     recheck: Option<BodyModel>,
-    recheck_budget: RecheckBudget,
+    recheck_budget: RunBudget,
+    /// The quarter turn MoveNet's square is given so the athlete stands upright in it
+    /// ([`turn`]): the last body's, carried to the next frame.
+    turn: BodyTurn,
+    /// Blind searches round the quarter turns where MoveNet finds no torso.
+    blind_searches: RunBudget,
     /// The region the last pose predicts for the next frame.
     next_roi: Option<RotatedRect>,
     /// Where the last body was (with a body model): where to look when no box is given.
@@ -69,7 +76,9 @@ impl PoseEstimator {
             landmarker,
             body: None,
             recheck: None,
-            recheck_budget: RecheckBudget::default(),
+            recheck_budget: recheck::budget(),
+            turn: BodyTurn::default(),
+            blind_searches: turn::blind_search_budget(),
             next_roi: None,
             last_body: None,
             body_every: 0,
@@ -131,6 +140,8 @@ impl PoseEstimator {
         self.last_body = None;
         self.since_body = 0;
         self.recheck_budget.reset();
+        self.turn = BodyTurn::default();
+        self.blind_searches.reset();
     }
 
     /// The athlete's pose at `time` seconds on `frame`, given their box when a tracker or
@@ -179,15 +190,23 @@ impl PoseEstimator {
         self.since_body = 0;
         let predicted = self.next_roi.take().filter(|_| self.concurrent);
         let looked_at = athlete.copied().or(self.last_body);
+        // A blind search round the quarter turns only for an athlete not seen on the last frame
+        // (a photo, a stream's start, after a loss): one seen turns gradually, and MoveNet's
+        // reading of which way their body lies turns the square with them.
+        let last_turn = self.turn;
+        let unseen = self.last_body.is_none();
         let (body, early) = match predicted {
             Some(region) => {
-                let (landmarker, body_model) = (&mut self.landmarker, self.body.as_mut());
+                let (landmarker, body_model, blind_searches) =
+                    (&mut self.landmarker, self.body.as_mut(), &mut self.blind_searches);
                 let (body, early) = std::thread::scope(|s| {
                     // Without a thread to spare (the system refused one), the two run in turn.
                     let beside = std::thread::Builder::new()
                         .name("aicoach-landmarks".into())
                         .spawn_scoped(s, || landmarker.estimate(frame, &region));
-                    let body = find_body(body_model, frame, looked_at.as_ref());
+                    let body = find_body(body_model, frame, looked_at.as_ref(), last_turn, || {
+                        unseen && blind_searches.take(time)
+                    });
                     let early = beside
                         .ok()
                         .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
@@ -199,10 +218,18 @@ impl PoseEstimator {
                 };
                 (body?, Some((early?, region)))
             }
-            None => (find_body(self.body.as_mut(), frame, looked_at.as_ref())?, None),
+            None => {
+                let blind_searches = &mut self.blind_searches;
+                (
+                    find_body(self.body.as_mut(), frame, looked_at.as_ref(), last_turn, || {
+                        unseen && blind_searches.take(time)
+                    })?,
+                    None,
+                )
+            }
         };
-        let Some(mut body) = body else {
-            self.last_body = None;
+        let Some((mut body, mut turn)) = body else {
+            self.forget_body();
             return Ok(None);
         };
         let early = early.map(|(landmarks, region)| (landmarks, region, RoiSource::Keypoints));
@@ -215,18 +242,20 @@ impl PoseEstimator {
             && !same_person(&body, &landmarks)
             && self.recheck.is_some()
             && self.recheck_budget.take(time)
-            && let Some(second) = find_body(self.recheck.as_mut(), frame, looked_at.as_ref())?
+            && let Some((second, second_turn)) =
+                find_body(self.recheck.as_mut(), frame, looked_at.as_ref(), turn, || false)?
         {
-            body = second;
+            (body, turn) = (second, second_turn);
             rechecked = true;
             (landmarks, roi, source) = self.landmarks_for(frame, &body, Some((landmarks, roi, source)), looked_at)?;
         }
         let agreed = fusion::agrees(&body, &landmarks);
         let same_person = landmarks.pose_score >= MIN_POSE_SCORE && agreed;
         if !is_present(body.score(), landmarks.pose_score, agreed) {
-            self.last_body = None;
+            self.forget_body();
             return Ok(None);
         }
+        self.turn = turn;
         self.last_body = body.bounding_box().map(|r| {
             let c = r.center();
             Rect::from_center(c.x, c.y, r.w * BODY_BOX_GROWTH, r.h * BODY_BOX_GROWTH)
@@ -236,6 +265,12 @@ impl PoseEstimator {
         }
         let pose = fusion::fuse(&body, same_person.then_some(&landmarks), time);
         Ok(Some(Estimate { pose, roi, source, rechecked }))
+    }
+
+    /// Nobody on this frame: the next looks around the athlete's box, upright.
+    fn forget_body(&mut self) {
+        self.last_body = None;
+        self.turn = BodyTurn::default();
     }
 
     /// The landmarks of `body`: `found` where they agree with it, else the landmark model's on
@@ -299,17 +334,21 @@ fn is_present(body_score: f32, pose_score: f32, agreed: bool) -> bool {
 
 /// MoveNet's body in `looked_at` (the athlete's box, or where the last body was); with neither,
 /// in the whole frame, as it was made to look (a detector misses small or unusual people a
-/// single-person model still finds).
+/// single-person model still finds). Its square starts at `turn` and turns with a body that
+/// lies another way ([`turn::find_upright`]); the body comes with the turn it stands at.
 fn find_body<S: RgbSource + ?Sized>(
     model: Option<&mut BodyModel>,
     frame: &S,
     looked_at: Option<&Rect>,
-) -> Result<Option<Body>> {
-    match (model, looked_at) {
-        (Some(model), Some(b)) => model.estimate(frame, b),
-        (Some(model), None) => model.estimate_in(frame, &RotatedRect::letterbox(frame.width(), frame.height())),
-        (None, _) => Ok(None),
-    }
+    turn: BodyTurn,
+    blind: impl FnOnce() -> bool,
+) -> Result<Option<(Body, BodyTurn)>> {
+    let Some(model) = model else { return Ok(None) };
+    let region = match looked_at {
+        Some(b) => movenet::crop_region(b),
+        None => RotatedRect::letterbox(frame.width(), frame.height()),
+    };
+    turn::find_upright(model, frame, &region, turn, blind)
 }
 
 #[cfg(test)]

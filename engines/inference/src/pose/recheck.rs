@@ -9,62 +9,13 @@
 //! openpose/video.avi, five interleaved runs on a 2-core EPYC: 54.6 fps without it, 51.7 with
 //! this budget, 49.0 at two runs a second (MediaPipe lite 50.6).
 
+use super::budget::RunBudget;
+
 /// Runs the budget gains per second of stream time.
 pub const RECHECKS_PER_SECOND: f64 = 0.5;
 /// Runs the budget holds at most (and starts with).
 pub const RECHECK_BURST: f64 = 3.0;
 
-#[derive(Debug)]
-pub struct RecheckBudget {
-    runs: f64,
-    /// The stream time it was last asked at.
-    last: Option<f64>,
-}
-
-impl Default for RecheckBudget {
-    fn default() -> Self {
-        Self { runs: RECHECK_BURST, last: None }
-    }
-}
-
-impl RecheckBudget {
-    /// Whether the larger model may run on the frame at `time` (seconds); takes the run if so.
-    pub fn take(&mut self, time: f64) -> bool {
-        // Time going backwards (a seek the estimator was not reset for) adds nothing.
-        let elapsed = self.last.map_or(0.0, |last| (time - last).max(0.0));
-        self.last = Some(time);
-        self.runs = (self.runs + elapsed * RECHECKS_PER_SECOND).min(RECHECK_BURST);
-        if self.runs >= 1.0 {
-            self.runs -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    pub fn reset(&mut self) {
-        *self = Self::default();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_then_the_rate_then_full_again_after_a_pause_or_a_reset() {
-        let mut budget = RecheckBudget::default();
-        // A photo repeated three times, or a stream's first frames: every one.
-        assert!((0..3).all(|i| budget.take(i as f64 / 30.0)));
-        // Then at 30 fps, one run in two seconds.
-        let runs = (3..123).filter(|&i| budget.take(i as f64 / 30.0)).count();
-        assert_eq!(runs, 2, "{runs} runs in the next four seconds");
-        // A pause refills it to the burst, no more.
-        assert!((0..3).all(|i| budget.take(100.0 + i as f64 / 1000.0)));
-        assert!(!budget.take(100.004));
-        // Backwards adds nothing; a reset refills.
-        assert!(!budget.take(50.0));
-        budget.reset();
-        assert!(budget.take(50.0));
-    }
+pub fn budget() -> RunBudget {
+    RunBudget::new(RECHECKS_PER_SECOND, RECHECK_BURST)
 }

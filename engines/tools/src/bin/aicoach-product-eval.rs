@@ -20,7 +20,7 @@
 //! `$AICOACH_PLUGIN_DIR`.
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
-//! [--chain default|pipelines|"..."] [--crop clip|pad] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
+//! [--chain default|pipelines|"..."] [--crop clip|pad] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
 //! [--videos DIR] [--keep DIR]`
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
@@ -82,6 +82,9 @@ struct Args {
     /// Pad the person's square crop with black where it leaves the photo (the person stays in
     /// its centre), instead of clipping it to the photo.
     pad: bool,
+    /// Turn each pose crop (and its ground truth) clockwise by this many degrees: athletes in
+    /// flips, handstands and dives, whom the models were mostly not trained on.
+    rotate: u32,
     /// Tracking on copies of the clips re-encoded at this width (boxes scaled)...
     width: Option<u32>,
     /// ...and at this frame rate (frames dropped; boxes found by timestamp)...
@@ -100,6 +103,7 @@ fn parse_args() -> Result<Args, String> {
         videos: PathBuf::from(format!("{REPO}/../shared/data")),
         keep: None,
         pad: false,
+        rotate: 0,
         width: None,
         fps: None,
         blur: None,
@@ -129,6 +133,15 @@ fn parse_args() -> Result<Args, String> {
                     return Err(format!("--blur is a sigma in pixels, above 0 and at most 20, not {sigma}"));
                 }
                 args.blur = Some(sigma);
+            }
+            "--rotate" => {
+                args.rotate = match value()?.as_str() {
+                    "0" => 0,
+                    "90" => 90,
+                    "180" => 180,
+                    "270" => 270,
+                    other => return Err(format!("--rotate is 0, 90, 180 or 270 (degrees clockwise), not {other}")),
+                }
             }
             "--crop" => {
                 args.pad = match value()?.as_str() {
@@ -197,6 +210,24 @@ fn crop_around(photo: &image::RgbImage, bbox: &Rect, pad: bool) -> (image::RgbIm
     (image::imageops::crop_imm(photo, x0, y0, w, h).to_image(), Point::new(x0 as f32, y0 as f32))
 }
 
+/// `crop` turned clockwise by `degrees` (0, 90, 180, 270), with the map of its points.
+fn turned(crop: image::RgbImage, degrees: u32) -> (image::RgbImage, impl Fn(Point) -> Point) {
+    let (w, h) = (crop.width() as f32, crop.height() as f32);
+    let image = match degrees {
+        90 => image::imageops::rotate90(&crop),
+        180 => image::imageops::rotate180(&crop),
+        270 => image::imageops::rotate270(&crop),
+        _ => crop,
+    };
+    let map = move |p: Point| match degrees {
+        90 => Point::new(h - p.y, p.x),
+        180 => Point::new(w - p.x, h - p.y),
+        270 => Point::new(p.y, w - p.x),
+        _ => p,
+    };
+    (image, map)
+}
+
 /// The 33 keypoints of the report's last frame with a pose, in crop pixels; points the
 /// report lacks are placed where no joint can be.
 fn last_pose(lines: &[Value]) -> Option<Vec<Point>> {
@@ -217,6 +248,9 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     println!("== pose: PCK@0.2 through `{}`", args.chain);
     let edge = if args.pad { "padded with black past the photo's edge" } else { "clipped to the photo" };
     println!("   crops: square of {CROP_SCALE} x the box's longer side around each ground-truth person, {edge}");
+    if args.rotate != 0 {
+        println!("   each crop turned {} degrees clockwise", args.rotate);
+    }
     let mut all = Tally::default();
     let (mut people, mut with_pose) = (0, 0);
     for spec in DATASETS.iter().filter(|s| s.format != eval::Format::WholeBodyFeet) {
@@ -240,6 +274,7 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                     person.joints.extend(extra.joints.iter().copied());
                 }
                 let (crop, origin) = crop_around(&photo, &person.bbox, args.pad);
+                let (crop, turn) = turned(crop, args.rotate);
                 let name = format!("{}-{i}-{p}", spec.name);
                 let png = tmp.join(format!("{name}.png"));
                 crop.save(&png).map_err(|e| e.to_string())?;
@@ -256,13 +291,12 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                 n += 1;
                 found += usize::from(predicted.is_some());
                 let predicted = predicted.unwrap_or_else(|| vec![Point::new(f32::INFINITY, f32::INFINITY); 33]);
+                let in_crop = |q: Point| turn(Point::new(q.x - origin.x, q.y - origin.y));
+                let b = &person.bbox;
                 let shifted = GtPerson {
-                    bbox: Rect { x: person.bbox.x - origin.x, y: person.bbox.y - origin.y, ..person.bbox },
-                    joints: person
-                        .joints
-                        .iter()
-                        .map(|&(j, q)| (j, Point::new(q.x - origin.x, q.y - origin.y)))
-                        .collect(),
+                    bbox: Rect::bounding([in_crop(Point::new(b.x, b.y)), in_crop(Point::new(b.x + b.w, b.y + b.h))])
+                        .expect("two finite corners"),
+                    joints: person.joints.iter().map(|&(j, q)| (j, in_crop(q))).collect(),
                 };
                 let mut one = Tally::default();
                 eval::score_person(&shifted, &predicted, &mut one, &mut Tally::default());
