@@ -75,6 +75,14 @@ const LEFT_SHOULDER: usize = 5;
 const RIGHT_SHOULDER: usize = 6;
 const LEFT_HIP: usize = 11;
 const RIGHT_HIP: usize = 12;
+/// COCO-17 head joints: nose, eyes, ears.
+const HEAD: std::ops::RangeInclusive<usize> = 0..=4;
+/// A head joint farther than this many torso lengths from the shoulders' midpoint is not this
+/// body's (neck and head reach about half a torso): with the athlete's face hidden (hands up,
+/// turned away) MoveNet can put it on a neighbour's face, and the box fitted to the pose then
+/// takes the neighbour in (a seated man gesturing: his left eye and ear on the man beside him,
+/// 1.7 torso lengths away).
+const HEAD_REACH: f32 = 1.0;
 /// Joints under this score do not size or turn the landmark region.
 const REGION_MIN_SCORE: f32 = 0.2;
 /// The landmark region's side as a multiple of the farthest confident joint's distance from
@@ -93,6 +101,13 @@ impl Body {
         let (pa, pb) = (self.points[a], self.points[b]);
         (pa.score >= REGION_MIN_SCORE && pb.score >= REGION_MIN_SCORE)
             .then(|| Point::new((pa.x + pb.x) / 2.0, (pa.y + pb.y) / 2.0))
+    }
+
+    /// The middle of `a` and `b` where both were seen, else the one seen (a shoulder hidden
+    /// behind the raised arm).
+    fn seen_mid(&self, a: usize, b: usize) -> Option<Point> {
+        self.mid(a, b)
+            .or_else(|| [a, b].iter().map(|&i| self.points[i]).find(|p| p.score >= REGION_MIN_SCORE).map(|p| p.point()))
     }
 
     /// BlazePose's region from this body, as MediaPipe's detector would give it: centred on the
@@ -118,6 +133,18 @@ impl Body {
     /// the body sideways or upside down.
     pub fn orientation(&self) -> Option<f32> {
         Some(upright_rotation(self.mid(LEFT_HIP, RIGHT_HIP)?, self.mid(LEFT_SHOULDER, RIGHT_SHOULDER)?))
+    }
+
+    /// Whether joint `i` can be this body's: a head joint out of reach of the shoulders is not.
+    /// Without a hip and a shoulder seen there is no torso to measure by, and every joint is.
+    pub fn attached(&self, i: usize) -> bool {
+        let torso = self.seen_mid(LEFT_HIP, RIGHT_HIP).zip(self.seen_mid(LEFT_SHOULDER, RIGHT_SHOULDER));
+        match torso {
+            Some((hips, shoulders)) if HEAD.contains(&i) => {
+                self.points[i].point().distance(shoulders) <= HEAD_REACH * hips.distance(shoulders)
+            }
+            _ => true,
+        }
     }
 
     /// The box around the joints MoveNet is fairly sure of.

@@ -42,13 +42,16 @@ pub fn fuse(body: &Body, landmarks: Option<&Landmarks>, time: f64) -> PoseFrame 
         Some(b) => b.joints.clone(),
         None => vec![Joint::default(); crate::blazepose::landmarks::NUM_BODY_POINTS],
     };
-    for (i, p) in body.as_blazepose() {
-        joints[i] = Joint { x: p.x, y: p.y, confidence: confidence_from_score(p.score) };
+    // A head MoveNet put on a neighbour's face is left unseen, and the face's details stay
+    // BlazePose's.
+    for (coco, (i, p)) in body.as_blazepose().enumerate() {
+        let confidence = if body.attached(coco) { confidence_from_score(p.score) } else { 0.0 };
+        joints[i] = Joint { x: p.x, y: p.y, confidence };
     }
     for (extra, anchor) in HANGING {
         let moved = &body.points[coco_index(anchor)];
         joints[extra] = match &blaze {
-            Some(b) if moved.score >= ANCHOR_MIN_SCORE => {
+            Some(b) if moved.score >= ANCHOR_MIN_SCORE && body.attached(coco_index(anchor)) => {
                 let (from, own) = (b.joints[anchor], b.joints[extra]);
                 Joint {
                     x: own.x + moved.x - from.x,
@@ -132,6 +135,23 @@ mod tests {
         assert_eq!((pose.joints[29].x, pose.joints[29].y), (29.0, 290.0));
         assert!((pose.joints[29].confidence - 0.9).abs() < 1e-6);
         assert!((pose.score - 0.9).abs() < 1e-6, "the surer of the two models: {}", pose.score);
+    }
+
+    #[test]
+    fn a_head_out_of_reach_of_the_shoulders_is_unseen_and_the_face_stays_blazepose() {
+        // Torso: shoulders (11, 12) at y 110-120, hips (23, 24) at y 230-240: 120 px long.
+        let mut b = body(0.9);
+        // The left eye (COCO 1) and ear (COCO 3) on a neighbour 200 px to the right.
+        for coco in [1, 3] {
+            b.points[coco].x += 200.0;
+        }
+        let pose = fuse(&b, Some(&landmarks(5.0)), 0.0);
+        assert_eq!((pose.joints[2].confidence, pose.joints[7].confidence), (0.0, 0.0), "left eye and ear unseen");
+        assert!(pose.joints[0].confidence > 0.5 && pose.joints[5].confidence > 0.5, "nose and right eye seen");
+        // The left eye's corners keep BlazePose's own place instead of following the stray eye.
+        assert_eq!(pose.joints[1].x, 6.0);
+        // Back within reach, the eye is the body's again.
+        assert!(body(0.9).attached(1) && !b.attached(1) && b.attached(2));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! 1. **Pose** (`--pose`): for every ground-truth person in the development data (default
 //!    `../shared/data/mmpose`), a crop of the photo centred on the person's box (a square of
-//!    [`CROP_SCALE`] times the box's longer side, clipped to the photo or, with `--crop pad`,
+//!    [`CROP_SCALE`] times the box's longer side, or `--crop-scale`, clipped to the photo or, with `--crop pad`,
 //!    padded with black so the person stays centred; neighbours left in) goes through
 //!    `gst-launch-1.0 ... imagefreeze num-buffers=3 ! CHAIN ! aicoachclassify
 //!    report-location=...`; the keypoints of the report's last frame are scored with PCK@0.2
@@ -20,7 +20,7 @@
 //! `$AICOACH_PLUGIN_DIR`.
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
-//! [--chain default|pipelines|"..."] [--crop clip|pad] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
+//! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
 //! [--videos DIR] [--keep DIR]`
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
@@ -37,7 +37,8 @@ use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::{Point, Rect};
 use serde_json::Value;
 
-/// The crop around a ground-truth person, as a multiple of the box's longer side.
+/// The crop around a ground-truth person, as a multiple of the box's longer side (default;
+/// `--crop-scale`: a looser crop holds more neighbours).
 const CROP_SCALE: f32 = 1.5;
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -85,6 +86,8 @@ struct Args {
     /// Turn each pose crop (and its ground truth) clockwise by this many degrees: athletes in
     /// flips, handstands and dives, whom the models were mostly not trained on.
     rotate: u32,
+    /// The crop's side as a multiple of the person's box's longer side.
+    crop_scale: f32,
     /// Tracking on copies of the clips re-encoded at this width (boxes scaled)...
     width: Option<u32>,
     /// ...and at this frame rate (frames dropped; boxes found by timestamp)...
@@ -104,6 +107,7 @@ fn parse_args() -> Result<Args, String> {
         keep: None,
         pad: false,
         rotate: 0,
+        crop_scale: CROP_SCALE,
         width: None,
         fps: None,
         blur: None,
@@ -142,6 +146,13 @@ fn parse_args() -> Result<Args, String> {
                     "270" => 270,
                     other => return Err(format!("--rotate is 0, 90, 180 or 270 (degrees clockwise), not {other}")),
                 }
+            }
+            "--crop-scale" => {
+                let scale: f32 = value()?.parse().map_err(|e| format!("--crop-scale: {e}"))?;
+                if !(1.0..=5.0).contains(&scale) {
+                    return Err(format!("--crop-scale is the crop's side over the person's, 1 to 5, not {scale}"));
+                }
+                args.crop_scale = scale;
             }
             "--crop" => {
                 args.pad = match value()?.as_str() {
@@ -190,8 +201,8 @@ fn frames(lines: &[Value]) -> impl Iterator<Item = &Value> {
 
 /// The crop around a person: its pixels and where its origin lies in the photo. Clipped to the
 /// photo, or with `pad` the whole square, black where it leaves the photo.
-fn crop_around(photo: &image::RgbImage, bbox: &Rect, pad: bool) -> (image::RgbImage, Point) {
-    let side = CROP_SCALE * bbox.w.max(bbox.h);
+fn crop_around(photo: &image::RgbImage, bbox: &Rect, scale: f32, pad: bool) -> (image::RgbImage, Point) {
+    let side = scale * bbox.w.max(bbox.h);
     let c = bbox.center();
     if pad {
         // Even side, as below.
@@ -247,7 +258,7 @@ fn last_pose(lines: &[Value]) -> Option<Vec<Point>> {
 fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     println!("== pose: PCK@0.2 through `{}`", args.chain);
     let edge = if args.pad { "padded with black past the photo's edge" } else { "clipped to the photo" };
-    println!("   crops: square of {CROP_SCALE} x the box's longer side around each ground-truth person, {edge}");
+    println!("   crops: square of {} x the box's longer side around each ground-truth person, {edge}", args.crop_scale);
     if args.rotate != 0 {
         println!("   each crop turned {} degrees clockwise", args.rotate);
     }
@@ -273,7 +284,7 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                 {
                     person.joints.extend(extra.joints.iter().copied());
                 }
-                let (crop, origin) = crop_around(&photo, &person.bbox, args.pad);
+                let (crop, origin) = crop_around(&photo, &person.bbox, args.crop_scale, args.pad);
                 let (crop, turn) = turned(crop, args.rotate);
                 let name = format!("{}-{i}-{p}", spec.name);
                 let png = tmp.join(format!("{name}.png"));
@@ -567,7 +578,7 @@ mod tests {
     fn a_person_at_the_photo_corner_stays_centred_in_a_padded_crop_and_not_in_a_clipped_one() {
         let photo = image::RgbImage::from_pixel(100, 80, image::Rgb([200, 200, 200]));
         let person = Rect { x: 0.0, y: 0.0, w: 20.0, h: 40.0 };
-        let (padded, origin) = crop_around(&photo, &person, true);
+        let (padded, origin) = crop_around(&photo, &person, CROP_SCALE, true);
         assert_eq!(padded.dimensions(), (60, 60));
         assert_eq!(origin, Point::new(-20.0, -10.0));
         let centre = person.center();
@@ -575,7 +586,7 @@ mod tests {
         // Black past the photo's edge, the photo where it is.
         assert_eq!(padded.get_pixel(0, 0).0, [0, 0, 0]);
         assert_eq!(padded.get_pixel(25, 15).0, [200, 200, 200]);
-        let (clipped, origin) = crop_around(&photo, &person, false);
+        let (clipped, origin) = crop_around(&photo, &person, CROP_SCALE, false);
         assert_eq!((clipped.dimensions(), origin), ((40, 50), Point::new(0.0, 0.0)));
     }
 

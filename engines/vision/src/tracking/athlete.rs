@@ -472,7 +472,14 @@ impl AthleteTracker {
         // the body, else coast on the motion model.
         let seen = pose
             .filter(|_| track.pose_unbroken && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK)
-            .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
+            .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p)))
+            // A body where a bystander's track puts that bystander, nearer than where the athlete
+            // should be, is the bystander's: the pose model took the neighbour in its square.
+            .filter(|(body, p)| {
+                let there = Rect::from_center(body.x, body.y, p.bbox.w, p.bbox.h);
+                !candidates.bystander_there(&there, body.distance(expected) / size)
+            })
+            .map(|(body, p)| (body, p.frames_ago));
         let position = match seen {
             Some((body, 1)) => body,
             _ if sure => found,
@@ -921,6 +928,23 @@ mod tests {
         // The athlete's size there: them.
         let out = run(&mut t, &[(athlete_at(120.0), RED)], true);
         assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
+    }
+
+    #[test]
+    fn a_body_the_pose_estimator_sees_on_a_bystander_beside_the_athlete_does_not_move_the_track() {
+        // A bystander in blue half a box from the athlete, both detected; then the pose model
+        // takes the bystander in its square (their body, where their track says they are).
+        let mut t = AthleteTracker::new(TrackerConfig::default());
+        let people = [(athlete_at(140.0), RED), (athlete_at(175.0), BLUE)];
+        run(&mut t, &people, true);
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let theirs = PoseCue { bbox: Rect { x: 177.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        for _ in 0..5 {
+            let out = t.update(&view, next_time(&t), None, Some(&theirs));
+            let x = out.bbox.unwrap().center().x;
+            assert!((x - 155.0).abs() < 6.0, "the track went to the bystander: {out:?}");
+        }
     }
 
     #[test]
