@@ -20,7 +20,7 @@
 //! `$AICOACH_PLUGIN_DIR`.
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
-//! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
+//! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--max-side N] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
 //! [--videos DIR] [--keep DIR]`
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
@@ -88,6 +88,9 @@ struct Args {
     rotate: u32,
     /// The crop's side as a multiple of the person's box's longer side.
     crop_scale: f32,
+    /// Crops larger than this many pixels (their longer side) are shrunk to it: a small or
+    /// low-resolution photo.
+    max_side: Option<u32>,
     /// Tracking on copies of the clips re-encoded at this width (boxes scaled)...
     width: Option<u32>,
     /// ...and at this frame rate (frames dropped; boxes found by timestamp)...
@@ -108,6 +111,7 @@ fn parse_args() -> Result<Args, String> {
         pad: false,
         rotate: 0,
         crop_scale: CROP_SCALE,
+        max_side: None,
         width: None,
         fps: None,
         blur: None,
@@ -153,6 +157,13 @@ fn parse_args() -> Result<Args, String> {
                     return Err(format!("--crop-scale is the crop's side over the person's, 1 to 5, not {scale}"));
                 }
                 args.crop_scale = scale;
+            }
+            "--max-side" => {
+                let side: u32 = value()?.parse().map_err(|e| format!("--max-side: {e}"))?;
+                if side < 32 {
+                    return Err(format!("--max-side is at least 32 pixels, not {side}"));
+                }
+                args.max_side = Some(side);
             }
             "--crop" => {
                 args.pad = match value()?.as_str() {
@@ -221,6 +232,20 @@ fn crop_around(photo: &image::RgbImage, bbox: &Rect, scale: f32, pad: bool) -> (
     (image::imageops::crop_imm(photo, x0, y0, w, h).to_image(), Point::new(x0 as f32, y0 as f32))
 }
 
+/// `crop` shrunk (triangle filter) so its longer side is at most `max_side`, with the factor.
+fn shrunk(crop: image::RgbImage, max_side: Option<u32>) -> (image::RgbImage, f32) {
+    let longer = crop.width().max(crop.height());
+    match max_side.filter(|m| *m < longer) {
+        Some(m) => {
+            let f = m as f32 / longer as f32;
+            // Even sizes, as for the crops themselves.
+            let (w, h) = (((crop.width() as f32 * f) as u32) & !1, ((crop.height() as f32 * f) as u32) & !1);
+            (image::imageops::resize(&crop, w, h, image::imageops::FilterType::Triangle), f)
+        }
+        None => (crop, 1.0),
+    }
+}
+
 /// `crop` turned clockwise by `degrees` (0, 90, 180, 270), with the map of its points.
 fn turned(crop: image::RgbImage, degrees: u32) -> (image::RgbImage, impl Fn(Point) -> Point) {
     let (w, h) = (crop.width() as f32, crop.height() as f32);
@@ -262,6 +287,9 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     if args.rotate != 0 {
         println!("   each crop turned {} degrees clockwise", args.rotate);
     }
+    if let Some(side) = args.max_side {
+        println!("   crops shrunk to at most {side} px a side");
+    }
     let mut all = Tally::default();
     let (mut people, mut with_pose) = (0, 0);
     for spec in DATASETS.iter().filter(|s| s.format != eval::Format::WholeBodyFeet) {
@@ -285,6 +313,7 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                     person.joints.extend(extra.joints.iter().copied());
                 }
                 let (crop, origin) = crop_around(&photo, &person.bbox, args.crop_scale, args.pad);
+                let (crop, shrink) = shrunk(crop, args.max_side);
                 let (crop, turn) = turned(crop, args.rotate);
                 let name = format!("{}-{i}-{p}", spec.name);
                 let png = tmp.join(format!("{name}.png"));
@@ -302,7 +331,7 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
                 n += 1;
                 found += usize::from(predicted.is_some());
                 let predicted = predicted.unwrap_or_else(|| vec![Point::new(f32::INFINITY, f32::INFINITY); 33]);
-                let in_crop = |q: Point| turn(Point::new(q.x - origin.x, q.y - origin.y));
+                let in_crop = |q: Point| turn(Point::new((q.x - origin.x) * shrink, (q.y - origin.y) * shrink));
                 let b = &person.bbox;
                 let shifted = GtPerson {
                     bbox: Rect::bounding([in_crop(Point::new(b.x, b.y)), in_crop(Point::new(b.x + b.w, b.y + b.h))])

@@ -205,6 +205,8 @@ const RECOVERY_SIZE_RATIO: f32 = 3.0;
 /// A body the pose estimator saw within this many box sizes of where the athlete should be
 /// verifies the track...
 const POSE_GATE: f32 = 0.5;
+/// ...with at least this share of the body's box or the athlete's (the smaller) in common...
+const POSE_OVERLAP: f32 = 0.5;
 /// ...for at most this many seconds since a detection last confirmed it: the pose model follows
 /// whoever is in its crop, and a detector that keeps disagreeing is right in the end.
 const POSE_ONLY_SECONDS: f64 = 3.0;
@@ -599,14 +601,18 @@ impl Track {
         })
     }
 
-    /// Where the body in `cue` is now, when it is where the athlete should be (near one of
-    /// `expected`).
+    /// Where the body in `cue` is now, when it is where the athlete should be: near one of
+    /// `expected`, and mostly inside the athlete's box there (a neighbour half a box to the
+    /// side is near, but beside it).
     fn pose_agrees(&self, cue: &PoseCue, expected: &[Point]) -> Option<Point> {
         let seen = cue.bbox.center();
         let n = cue.frames_ago as f32;
         let now = Point::new(seen.x + self.motion.velocity.x * n, seen.y + self.motion.velocity.y * n);
         let size = self.bbox.w.max(self.bbox.h).max(1.0);
-        expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size).then_some(now)
+        let body = Rect::from_center(now.x, now.y, cue.bbox.w, cue.bbox.h);
+        let inside =
+            |e: &Point| body.overlap_of_smaller(&Rect::from_center(e.x, e.y, self.bbox.w, self.bbox.h)) >= POSE_OVERLAP;
+        expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size && inside(e)).then_some(now)
     }
 
     fn window_side(&self) -> f32 {
@@ -950,6 +956,22 @@ mod tests {
             let out = t.update(&view, next_time(&t), None, Some(&theirs));
             let x = out.bbox.unwrap().center().x;
             assert!((x - 155.0).abs() < 6.0, "the track went to the bystander: {out:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_beside_the_athlete_does_not_move_the_track_even_from_someone_never_detected() {
+        // The athlete alone was detected; the pose model then finds a body half a box width to
+        // the side (a neighbour no detector saw): near, but beside the athlete's box.
+        let mut t = AthleteTracker::new(TrackerConfig::default());
+        let people = [(athlete_at(140.0), RED)];
+        run(&mut t, &people, true);
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        let beside = PoseCue { bbox: Rect { x: 170.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
+        for _ in 0..5 {
+            let out = t.update(&view, next_time(&t), None, Some(&beside));
+            assert!((out.bbox.unwrap().center().x - 155.0).abs() < 6.0, "the track went beside: {out:?}");
         }
     }
 
