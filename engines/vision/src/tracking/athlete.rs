@@ -48,12 +48,6 @@ const ASK_NOW: u32 = u32::MAX / 2;
 /// How much a box's size (the square root of its share of the frame) counts when choosing the
 /// athlete by `center`: a person filling the frame gains 0.3, as much as a score 0.3 higher.
 const SIZE_WEIGHT: f32 = 0.3;
-/// How much distance from the centre (a fraction of the half-diagonal) costs when choosing by
-/// `center`: the camera centres its athlete. Development photos cut three times the person's
-/// size around them, the neighbours of a crowd in view: PCK padded 73.7 -> 76.9 with 1.5
-/// against 1 (2: 76.9, but clipped crops, where the person is off-centre at the photo's edge,
-/// lost 2.3 at both 2 and 3 times); tracking unchanged.
-const CENTRE_WEIGHT: f32 = 1.5;
 
 /// Which detection becomes the athlete when the tracker has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -205,8 +199,6 @@ const RECOVERY_SIZE_RATIO: f32 = 3.0;
 /// A body the pose estimator saw within this many box sizes of where the athlete should be
 /// verifies the track...
 const POSE_GATE: f32 = 0.5;
-/// ...with at least this share of the body's box or the athlete's (the smaller) in common...
-const POSE_OVERLAP: f32 = 0.5;
 /// ...for at most this many seconds since a detection last confirmed it: the pose model follows
 /// whoever is in its crop, and a detector that keeps disagreeing is right in the end.
 const POSE_ONLY_SECONDS: f64 = 3.0;
@@ -401,12 +393,12 @@ impl AthleteTracker {
         let centre = Point::new(frame.width() as f32 / 2.0, frame.height() as f32 / 2.0);
         let diagonal = (frame.width() as f32).hypot(frame.height() as f32);
         let key = |Detection { bbox: r, score: s, .. }: &Detection| match self.config.select {
-            // Score minus 1.5 x distance from the centre as a fraction of the half-diagonal,
-            // plus a little for size: the camera frames its athlete centred and large, a
-            // spectator standing behind them small.
+            // Score minus distance from the centre as a fraction of the half-diagonal, plus a
+            // little for size: the camera frames its athlete centred and large, a spectator
+            // standing behind them small.
             SelectRule::Center => {
                 let frame_area = frame.width() as f32 * frame.height() as f32;
-                s - CENTRE_WEIGHT * r.center().distance(centre) / (diagonal / 2.0)
+                s - r.center().distance(centre) / (diagonal / 2.0)
                     + SIZE_WEIGHT * (r.area() / frame_area.max(1.0)).min(1.0).sqrt()
             }
             SelectRule::Score => *s,
@@ -480,14 +472,7 @@ impl AthleteTracker {
         // the body, else coast on the motion model.
         let seen = pose
             .filter(|_| track.pose_unbroken && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK)
-            .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p)))
-            // A body where a bystander's track puts that bystander, nearer than where the athlete
-            // should be, is the bystander's: the pose model took the neighbour in its square.
-            .filter(|(body, p)| {
-                let there = Rect::from_center(body.x, body.y, p.bbox.w, p.bbox.h);
-                !candidates.bystander_there(&there, body.distance(expected) / size)
-            })
-            .map(|(body, p)| (body, p.frames_ago));
+            .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
         let position = match seen {
             Some((body, 1)) => body,
             _ if sure => found,
@@ -601,18 +586,14 @@ impl Track {
         })
     }
 
-    /// Where the body in `cue` is now, when it is where the athlete should be: near one of
-    /// `expected`, and mostly inside the athlete's box there (a neighbour half a box to the
-    /// side is near, but beside it).
+    /// Where the body in `cue` is now, when it is where the athlete should be (near one of
+    /// `expected`).
     fn pose_agrees(&self, cue: &PoseCue, expected: &[Point]) -> Option<Point> {
         let seen = cue.bbox.center();
         let n = cue.frames_ago as f32;
         let now = Point::new(seen.x + self.motion.velocity.x * n, seen.y + self.motion.velocity.y * n);
         let size = self.bbox.w.max(self.bbox.h).max(1.0);
-        let body = Rect::from_center(now.x, now.y, cue.bbox.w, cue.bbox.h);
-        let inside =
-            |e: &Point| body.overlap_of_smaller(&Rect::from_center(e.x, e.y, self.bbox.w, self.bbox.h)) >= POSE_OVERLAP;
-        expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size && inside(e)).then_some(now)
+        expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size).then_some(now)
     }
 
     fn window_side(&self) -> f32 {
@@ -943,39 +924,6 @@ mod tests {
     }
 
     #[test]
-    fn a_body_the_pose_estimator_sees_on_a_bystander_beside_the_athlete_does_not_move_the_track() {
-        // A bystander in blue half a box from the athlete, both detected; then the pose model
-        // takes the bystander in its square (their body, where their track says they are).
-        let mut t = AthleteTracker::new(TrackerConfig::default());
-        let people = [(athlete_at(140.0), RED), (athlete_at(175.0), BLUE)];
-        run(&mut t, &people, true);
-        let data = frame(&people);
-        let view = PackedView::rgb(&data, W, H).unwrap();
-        let theirs = PoseCue { bbox: Rect { x: 177.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
-        for _ in 0..5 {
-            let out = t.update(&view, next_time(&t), None, Some(&theirs));
-            let x = out.bbox.unwrap().center().x;
-            assert!((x - 155.0).abs() < 6.0, "the track went to the bystander: {out:?}");
-        }
-    }
-
-    #[test]
-    fn a_body_beside_the_athlete_does_not_move_the_track_even_from_someone_never_detected() {
-        // The athlete alone was detected; the pose model then finds a body half a box width to
-        // the side (a neighbour no detector saw): near, but beside the athlete's box.
-        let mut t = AthleteTracker::new(TrackerConfig::default());
-        let people = [(athlete_at(140.0), RED)];
-        run(&mut t, &people, true);
-        let data = frame(&people);
-        let view = PackedView::rgb(&data, W, H).unwrap();
-        let beside = PoseCue { bbox: Rect { x: 170.0, y: 84.0, w: 26.0, h: 74.0 }, frames_ago: 1 };
-        for _ in 0..5 {
-            let out = t.update(&view, next_time(&t), None, Some(&beside));
-            assert!((out.bbox.unwrap().center().x - 155.0).abs() < 6.0, "the track went beside: {out:?}");
-        }
-    }
-
-    #[test]
     fn someone_else_detected_where_the_athlete_should_be_stops_the_pose_estimator_verifying() {
         let (mut t, body) = tracking_the_red_athlete();
         // A blue-clad person now stands where the athlete was, and the pose estimator sees a
@@ -1049,12 +997,6 @@ mod tests {
         assert_eq!(pick(SelectRule::Score).unwrap().bbox, big_corner.bbox);
         assert_eq!(pick(SelectRule::Largest).unwrap().bbox, big_corner.bbox);
         assert!("diagonal".parse::<SelectRule>().is_err());
-        // Two people of a size in a crowd: the one in the middle, less surely detected, against
-        // a surer neighbour a fifth of the half-diagonal off (320x240: 200 px half-diagonal).
-        let person = |cx: f32, score: f32| Detection::boxed(Rect { x: cx - 20.0, y: 70.0, w: 40.0, h: 100.0 }, score);
-        let (centred, neighbour) = (person(170.0, 0.75), person(210.0, 1.0));
-        let chosen = AthleteTracker::new(TrackerConfig::default()).select(&view, &[neighbour, centred.clone()]);
-        assert_eq!(chosen.unwrap().bbox, centred.bbox);
     }
 
     #[test]
