@@ -6,6 +6,7 @@ use aicoach_inference::backend::EngineKind;
 use aicoach_inference::blazepose;
 use aicoach_inference::{Engine, EngineOptions, ModelFile, ModelId, PersonDetector, PoseLandmarker, Tensor};
 use aicoach_tests::{Photo, fixture, opencv_sample};
+use aicoach_vision::geometry::turned_clockwise;
 use aicoach_vision::image::RgbSource;
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::{Point, Rect, RotatedRect};
@@ -388,14 +389,8 @@ fn turned(photo: &Photo, quarters: u32) -> (Photo, impl Fn(Point) -> Point) {
         3 => image::imageops::rotate270(&image),
         _ => image,
     };
-    let map = move |p: Point| match quarters % 4 {
-        1 => Point::new(h - p.y, p.x),
-        2 => Point::new(w - p.x, h - p.y),
-        3 => Point::new(p.y, w - p.x),
-        _ => p,
-    };
     let (width, height) = image.dimensions();
-    (Photo { rgb: image.into_raw(), width, height }, map)
+    (Photo { rgb: image.into_raw(), width, height }, move |p: Point| turned_clockwise(p, quarters, w, h))
 }
 
 #[test]

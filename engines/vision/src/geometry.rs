@@ -140,13 +140,25 @@ impl RotatedRect {
     }
 }
 
-/// Wraps an angle into [-pi, pi).
 /// The rotation of a region that shows `from -> to` pointing up (hips -> shoulders: a body
 /// upright): 0 when it already does, a quarter turn when it points along +x.
 pub fn upright_rotation(from: Point, to: Point) -> f32 {
     normalize_angle(PI / 2.0 - (-(to.y - from.y)).atan2(to.x - from.x))
 }
 
+/// Where point `p` of a `width` x `height` picture lands when the picture is turned clockwise by
+/// `quarters` quarter turns (as `image::imageops::rotate90` and GStreamer's `videoflip
+/// video-direction=90r` turn it).
+pub fn turned_clockwise(p: Point, quarters: u32, width: f32, height: f32) -> Point {
+    match quarters % 4 {
+        1 => Point::new(height - p.y, p.x),
+        2 => Point::new(width - p.x, height - p.y),
+        3 => Point::new(p.y, width - p.x),
+        _ => p,
+    }
+}
+
+/// Wraps an angle into [-pi, pi).
 pub fn normalize_angle(a: f32) -> f32 {
     a - 2.0 * PI * ((a + PI) / (2.0 * PI)).floor()
 }
@@ -194,6 +206,20 @@ mod tests {
         assert!(close(a.iou(&a), 1.0));
         assert_eq!(a.iou(&Rect { x: 20.0, y: 20.0, w: 1.0, h: 1.0 }), 0.0);
         assert!(a.contains(Point::new(10.0, 5.0)) && !a.contains(Point::new(10.1, 5.0)));
+    }
+
+    #[test]
+    fn a_point_turns_with_the_picture() {
+        // A 4x2 picture: its top-left corner goes to the top-right of the 2x4 picture turned a
+        // quarter clockwise, the bottom-right of the one turned half round, the bottom-left of
+        // three quarters; four quarters bring it back.
+        let p = Point::new(0.0, 0.0);
+        assert_eq!(turned_clockwise(p, 1, 4.0, 2.0), Point::new(2.0, 0.0));
+        assert_eq!(turned_clockwise(p, 2, 4.0, 2.0), Point::new(4.0, 2.0));
+        assert_eq!(turned_clockwise(p, 3, 4.0, 2.0), Point::new(0.0, 4.0));
+        let q = Point::new(1.0, 0.5);
+        assert_eq!(turned_clockwise(turned_clockwise(q, 1, 4.0, 2.0), 3, 2.0, 4.0), q);
+        assert_eq!(turned_clockwise(q, 4, 4.0, 2.0), q);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! supported format; the lookahead's buffering and latency; settings; and a real video end to
 //! end, where refinement must reduce jitter.
 
+use aicoach_vision::Point;
+use aicoach_vision::geometry::turned_clockwise;
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::pose::jitter::jitter;
 use aicoach_vision::pose::{Joint, PoseFrame, SEEN_CONFIDENCE};
@@ -288,9 +290,8 @@ fn a_player_turned_on_his_side_or_upside_down_gets_his_joints() {
     let (points, size) = hand_points("messi5.jpg");
     let path = format!("{}/messi5.jpg", common::DATA);
     let (w, h) = (548.0, 342.0);
-    // A point of the photo in the turned one, by `videoflip`'s direction.
-    let turn = |direction: &str, x: f32, y: f32| if direction == "90r" { (h - y, x) } else { (w - x, h - y) };
-    for direction in ["90r", "180"] {
+    // `videoflip`'s direction, and the quarter turns clockwise it makes.
+    for (direction, quarters) in [("90r", 1), ("180", 2)] {
         let sample = common::first_sample(&format!(
             "filesrc location={path} ! decodebin ! videoconvert ! videoflip video-direction={direction} ! \
              imagefreeze num-buffers=3 ! aicoachdetect ! aicoachtrack ! aicoachpose min-confidence=0 ! \
@@ -300,8 +301,8 @@ fn a_player_turned_on_his_side_or_upside_down_gets_his_joints() {
         let misses: Vec<&String> = points
             .iter()
             .filter(|(name, x, y)| {
-                let (tx, ty) = turn(direction, *x, *y);
-                joint_named(&pose, name).is_none_or(|j| (j.x - tx).hypot(j.y - ty) > 0.2 * size)
+                let t = turned_clockwise(Point::new(*x, *y), quarters, w, h);
+                joint_named(&pose, name).is_none_or(|j| (j.x - t.x).hypot(j.y - t.y) > 0.2 * size)
             })
             .map(|(name, ..)| name)
             .collect();

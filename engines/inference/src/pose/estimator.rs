@@ -51,7 +51,8 @@ pub struct PoseEstimator {
     /// The quarter turn MoveNet's square is given so the athlete stands upright in it
     /// ([`turn`]): the last body's, carried to the next frame.
     turn: BodyTurn,
-    /// Blind searches round the quarter turns where MoveNet finds no torso.
+    /// Blind searches round the quarter turns where MoveNet finds no torso or is unsure of the
+    /// body.
     blind_searches: RunBudget,
     /// The region the last pose predicts for the next frame.
     next_roi: Option<RotatedRect>,
@@ -195,18 +196,17 @@ impl PoseEstimator {
         // reading of which way their body lies turns the square with them.
         let last_turn = self.turn;
         let unseen = self.last_body.is_none();
+        let blind_searches = &mut self.blind_searches;
+        let blind = || unseen && blind_searches.take(time);
         let (body, early) = match predicted {
             Some(region) => {
-                let (landmarker, body_model, blind_searches) =
-                    (&mut self.landmarker, self.body.as_mut(), &mut self.blind_searches);
+                let (landmarker, body_model) = (&mut self.landmarker, self.body.as_mut());
                 let (body, early) = std::thread::scope(|s| {
                     // Without a thread to spare (the system refused one), the two run in turn.
                     let beside = std::thread::Builder::new()
                         .name("aicoach-landmarks".into())
                         .spawn_scoped(s, || landmarker.estimate(frame, &region));
-                    let body = find_body(body_model, frame, looked_at.as_ref(), last_turn, || {
-                        unseen && blind_searches.take(time)
-                    });
+                    let body = find_body(body_model, frame, looked_at.as_ref(), last_turn, blind);
                     let early = beside
                         .ok()
                         .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
@@ -218,15 +218,7 @@ impl PoseEstimator {
                 };
                 (body?, Some((early?, region)))
             }
-            None => {
-                let blind_searches = &mut self.blind_searches;
-                (
-                    find_body(self.body.as_mut(), frame, looked_at.as_ref(), last_turn, || {
-                        unseen && blind_searches.take(time)
-                    })?,
-                    None,
-                )
-            }
+            None => (find_body(self.body.as_mut(), frame, looked_at.as_ref(), last_turn, blind)?, None),
         };
         let Some((mut body, mut turn)) = body else {
             self.forget_body();

@@ -14,8 +14,9 @@ use aicoach_vision::geometry::{RotatedRect, normalize_angle};
 use aicoach_vision::image::RgbSource;
 use std::f32::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
-/// Blind searches (MoveNet found no torso, so no way the body lies: up to three more looks,
-/// half a turn round and a quarter either way) gained per second of stream time...
+/// Blind searches (MoveNet found no torso, so no way the body lies, or is unsure of the body:
+/// up to three more looks, half a turn round and a quarter either way) gained per second of
+/// stream time...
 pub const BLIND_SEARCHES_PER_SECOND: f64 = 0.5;
 /// ...and held at most: a photo gets one on each of its first frames, a stream whose athlete
 /// MoveNet keeps missing one in two seconds.
@@ -145,7 +146,6 @@ mod tests {
         points[6] = BodyPoint { x: sx + 10.0, y: sy, score };
         points[11] = BodyPoint { x: -10.0, y: 0.0, score };
         points[12] = BodyPoint { x: 10.0, y: 0.0, score };
-        points.iter_mut().enumerate().filter(|(i, _)| ![5, 6, 11, 12].contains(i)).for_each(|(_, p)| p.score = score);
         Body { points }
     }
 

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use aicoach_tools::eval::{self, DATASETS, GtPerson, Tally};
+use aicoach_vision::geometry::turned_clockwise;
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::{Point, Rect};
 use serde_json::Value;
@@ -255,13 +256,7 @@ fn turned(crop: image::RgbImage, degrees: u32) -> (image::RgbImage, impl Fn(Poin
         270 => image::imageops::rotate270(&crop),
         _ => crop,
     };
-    let map = move |p: Point| match degrees {
-        90 => Point::new(h - p.y, p.x),
-        180 => Point::new(w - p.x, h - p.y),
-        270 => Point::new(p.y, w - p.x),
-        _ => p,
-    };
-    (image, map)
+    (image, move |p: Point| turned_clockwise(p, degrees / 90, w, h))
 }
 
 /// The 33 keypoints of the report's last frame with a pose, in crop pixels; points the
