@@ -445,13 +445,17 @@ impl Variant {
     }
 
     /// The fixture's box for each report frame: the source frame its timestamp falls on,
-    /// scaled to the copy.
+    /// counted from the copy's first frame (the source's first: `videorate` drops later ones),
+    /// scaled to the copy. Not from zero: the copies start 2 frames late (x264's reordering
+    /// delay, kept by mp4mux), and absolute timestamps scored every frame against the box of
+    /// two frames later.
     fn truth(&self, report: &[&Value], boxes: &[Option<Rect>]) -> Vec<Option<Rect>> {
         let (num, den) = self.rate;
+        let first = report.iter().filter_map(|f| f["pts"].as_u64()).min().unwrap_or(0);
         report
             .iter()
             .map(|f| {
-                let pts = f["pts"].as_u64()?;
+                let pts = f["pts"].as_u64()?.saturating_sub(first);
                 let i =
                     ((pts as f64 * num as f64 / (den as f64 * 1e9)).round() as usize).min(boxes.len().checked_sub(1)?);
                 let b = boxes[i]?;
@@ -629,6 +633,12 @@ mod tests {
         let xs: Vec<Option<f32>> = v.truth(&refs, &boxes).iter().map(|b| b.map(|b| b.x)).collect();
         assert_eq!(xs, [Some(0.0), Some(15.0), Some(25.0), Some(45.0), None]);
         assert_eq!(v.truth(&refs, &boxes)[0].unwrap().h, 20.0);
+        // A copy that starts two frames late (x264's delay) is counted from its first frame.
+        let late: Vec<Value> =
+            [66_666_667u64, 166_666_667, 233_333_334].iter().map(|pts| serde_json::json!({ "pts": pts })).collect();
+        let refs: Vec<&Value> = late.iter().collect();
+        let xs: Vec<Option<f32>> = v.truth(&refs, &boxes).iter().map(|b| b.map(|b| b.x)).collect();
+        assert_eq!(xs, [Some(0.0), Some(15.0), Some(25.0)]);
         let line = v.launch(Path::new("/v/a.mp4"), Path::new("/t/b.mp4"));
         assert!(line.contains("width=320,height=180,pixel-aspect-ratio=1/1,framerate=12/1"), "{line}");
         assert!(!line.contains("gaussianblur"), "{line}");

@@ -45,7 +45,6 @@ pub const SEEN_CONFIDENCE: f32 = 0.5;
 /// [`PoseFrame::body_extent`]'s margins around the joints' box, as shares of its width and height.
 const BODY_PAD_SIDE: f32 = 0.1;
 const BODY_PAD_ABOVE: f32 = 0.12;
-const BODY_PAD_BELOW: f32 = 0.05;
 /// ...but at least this share of the box's other side on each side: a body seen side-on (or
 /// lying, or in flight) is wider than the line of its joints by half a torso's depth (about 7 %
 /// of a person's height, 8 % of the joints' box, which stops at the eyes and soles).
@@ -74,7 +73,11 @@ impl PoseFrame {
         let b = self.bounding_box()?;
         let side = (BODY_PAD_SIDE * b.w).max(BODY_HALF_DEPTH * b.h);
         let above = (BODY_PAD_ABOVE * b.h).max(BODY_HALF_DEPTH * b.w);
-        let below = (BODY_PAD_BELOW * b.h).max(BODY_HALF_DEPTH * b.w);
+        // Below, the lowest joint seen is where the visible body ends (the soles where heels
+        // and toes are seen; feet hidden in snow, water or behind something are not part of
+        // it), but for the body's depth under joints lying in a line. Padding past them put the
+        // box's bottom 17 to 29 px under the athlete's feet on the development clips.
+        let below = (BODY_HALF_DEPTH * b.w - b.h / 2.0).max(0.0);
         Some(Rect { x: b.x - side, y: b.y - above, w: b.w + 2.0 * side, h: b.h + above + below })
     }
 
@@ -104,6 +107,9 @@ mod tests {
         let b = pose.body_extent().unwrap();
         assert!(b.x < 100.0 && b.x + b.w > 140.0);
         assert!(50.0 - b.y > b.y + b.h - 250.0, "more room above than below: {b:?}");
+        // Standing, the body ends at the lowest joint (heels and toes are joints): annotators'
+        // boxes stop at the soles.
+        assert_eq!(b.y + b.h, 250.0);
         assert_eq!(PoseFrame { time: 0.0, score: 0.0, joints: vec![] }.body_extent(), None);
         // Seen side-on, the joints nearly in a line: the box is still as wide as a body is deep;
         // lying down, as tall.
