@@ -479,15 +479,29 @@ impl AthleteTracker {
             Some((body, _)) => body,
             None => predicted,
         };
+        // The athlete is followed inside the picture: coasting on a flip's speed carried the
+        // box out of it (a followed 320 px sports2d: 80 px above the top), and the lost
+        // athlete was then looked for there, too far from where they landed.
+        let position =
+            Point::new(position.x.clamp(0.0, frame.width() as f32), position.y.clamp(0.0, frame.height() as f32));
         // Only a sure filter at the place the tracker settles on, in the Tracking state, keeps
         // learning, so a filter that slid onto the background does not teach itself it.
         let filter_agrees = sure && position.distance(found) <= FILTER_AGREEMENT * size;
-        track.motion.update(position, 1);
+        if seen.is_none() && !sure {
+            track.motion.coast(position);
+        } else {
+            track.motion.update(position, 1);
+        }
         track.move_to(position);
         let refuted = detections.is_some();
-        // People far from where the athlete must be are someone else, even unconfirmed.
+        // People far from where the athlete must be are someone else, even unconfirmed; but
+        // only where the filter or the pose estimator saw the athlete this frame: a box coasting
+        // on a guess says nothing of where they are (a followed 320 px sports2d: the athlete,
+        // landing after the flip two boxes from the guess, became a bystander, and no detection
+        // of him could recover the track).
         if let Some(d) = detections {
-            let far = |r: &Rect| r.center().distance(expected) > BYSTANDER_DISTANCE * size;
+            let located = sure || seen.is_some();
+            let far = |r: &Rect| located && r.center().distance(expected) > BYSTANDER_DISTANCE * size;
             self.bystanders.observe(frame, d, Some(&track.bbox), self.frame_index, far);
         }
         if filter_agrees && !refuted && self.state == TrackState::Tracking {
@@ -902,6 +916,42 @@ mod tests {
         // Later, a stranger there is just someone arriving.
         let out = recovered_from(215.0, 75);
         assert_ne!(out.state, TrackState::Tracking, "{out:?}");
+    }
+
+    #[test]
+    fn an_athlete_nobody_sees_is_looked_for_inside_the_picture() {
+        // Fast towards the right edge (12 px a frame), then gone: the guess slows and stops
+        // at the edge instead of flying on out of the picture.
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 30, ..TrackerConfig::default() });
+        for i in 0..12 {
+            run(&mut t, &[(athlete_at(120.0 + 12.0 * i as f32), RED)], true);
+        }
+        let last = t.track.as_ref().unwrap().bbox.center().x;
+        let mut centre = last;
+        for _ in 0..20 {
+            centre = run(&mut t, &[], false).bbox.unwrap().center().x;
+        }
+        assert!(centre > last && centre <= W as f32, "from {last} to {centre}");
+    }
+
+    #[test]
+    fn someone_found_far_from_a_guess_is_no_bystander_and_may_be_the_athlete_back() {
+        // The athlete vanishes into a flip; nothing sees them while the tracker verifies on its
+        // guess, and the detector finds them landing 2.4 box heights on, in other colours (out
+        // of back light), before the track is declared lost.
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(20.0), RED)], true);
+        }
+        assert_eq!(run(&mut t, &[], true).state, TrackState::Verifying);
+        let landed = [(athlete_at(215.0), BLUE)];
+        let mut out = run(&mut t, &landed, true);
+        for _ in 0..5 {
+            out = run(&mut t, &landed, true);
+        }
+        // Not made a bystander on a guess: the lone stranger right after the loss is them.
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
+        assert!((out.bbox.unwrap().center().x - 230.0).abs() < 2.0, "{out:?}");
     }
 
     #[test]
