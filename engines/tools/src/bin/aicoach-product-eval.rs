@@ -21,18 +21,21 @@
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
 //! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--max-side N] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
-//! [--videos DIR] [--keep DIR]`
+//! [--follow SHARE] [--videos DIR] [--keep DIR]`
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
 //! (boxes scaled) or frame rate (frames dropped, each report frame scored against the box of the
 //! source frame its timestamp falls on): the same athletes, smaller or choppier. `--blur` blurs
 //! the copy (Gaussian, `SIGMA` pixels of the copy) before encoding: footage out of focus or
-//! smeared by motion, as small broadcast clips often are.
+//! smeared by motion, as small broadcast clips often are. `--follow SHARE` films the copy with
+//! a camera that follows the athlete ([`eval::follow`]): every frame cut to a window `SHARE` of
+//! its width and height, aimed where the athlete's boxes were over the last few frames, so the
+//! background and bystanders slide through the picture as in broadcast sport.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use aicoach_tools::eval::{self, DATASETS, GtPerson, Tally};
+use aicoach_tools::eval::{self, DATASETS, GtPerson, Tally, follow};
 use aicoach_vision::geometry::turned_clockwise;
 use aicoach_vision::keypoints::KEYPOINT_NAMES;
 use aicoach_vision::{Point, Rect};
@@ -96,8 +99,10 @@ struct Args {
     width: Option<u32>,
     /// ...and at this frame rate (frames dropped; boxes found by timestamp)...
     fps: Option<u32>,
-    /// ...and blurred (Gaussian sigma in the copy's pixels).
+    /// ...and blurred (Gaussian sigma in the copy's pixels)...
     blur: Option<f32>,
+    /// ...and filmed by a camera following the athlete, with windows this share of the frame.
+    follow: Option<f32>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -116,6 +121,7 @@ fn parse_args() -> Result<Args, String> {
         width: None,
         fps: None,
         blur: None,
+        follow: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -142,6 +148,13 @@ fn parse_args() -> Result<Args, String> {
                     return Err(format!("--blur is a sigma in pixels, above 0 and at most 20, not {sigma}"));
                 }
                 args.blur = Some(sigma);
+            }
+            "--follow" => {
+                let share: f32 = value()?.parse().map_err(|e| format!("--follow: {e}"))?;
+                if !(0.2..=1.0).contains(&share) {
+                    return Err(format!("--follow is the window's share of the frame, 0.2 to 1, not {share}"));
+                }
+                args.follow = Some(share);
             }
             "--rotate" => {
                 args.rotate = match value()?.as_str() {
@@ -392,7 +405,8 @@ fn vot_lt(reported: &[Option<Rect>], truth: &[Option<Rect>]) -> (f32, f32, f32) 
     (p, r, f)
 }
 
-/// A re-encoded copy of a clip (`--width`, `--fps`) and how its frames map to the fixture's.
+/// A re-encoded copy of a clip (`--width`, `--fps`, `--blur`, `--follow`) and how its frames
+/// map to the fixture's.
 #[derive(Debug, Clone, PartialEq)]
 struct Variant {
     /// The copy's size (even, as x264 needs), frame rate and blur, where changed.
@@ -403,15 +417,20 @@ struct Variant {
     scale: f32,
     /// The source's frame rate, `num / den`.
     rate: (u64, u64),
+    /// The following camera's window on each source frame, in source pixels.
+    windows: Option<Vec<Rect>>,
 }
 
 impl Variant {
-    fn of(args: &Args, fixture: &Value) -> Result<Option<Self>, String> {
-        if args.width.is_none() && args.fps.is_none() && args.blur.is_none() {
+    fn of(args: &Args, fixture: &Value, boxes: &[Option<Rect>]) -> Result<Option<Self>, String> {
+        if args.width.is_none() && args.fps.is_none() && args.blur.is_none() && args.follow.is_none() {
             return Ok(None);
         }
         let dim = |k: &str| fixture[k].as_u64().ok_or(format!("fixture without {k}"));
         let (w, h) = (dim("width")?, dim("height")?);
+        let windows = args.follow.map(|share| follow::windows(boxes, w as u32, h as u32, share, follow::LAG_FRAMES));
+        // The following camera's picture is the window's size.
+        let (w, h) = windows.as_ref().and_then(|ws| ws.first()).map_or((w, h), |r| (r.w as u64, r.h as u64));
         let rate = fixture["framerate"].as_str().ok_or("fixture without framerate")?;
         let (num, den) = rate.split_once('/').ok_or(format!("framerate {rate} is not num/den"))?;
         let rate = (
@@ -420,26 +439,30 @@ impl Variant {
         );
         let size = args.width.map(|cw| (cw & !1, ((cw as f64 * h as f64 / w as f64 / 2.0).round() as u32) * 2));
         let scale = size.map_or(1.0, |(cw, _)| cw as f32 / w as f32);
-        Ok(Some(Self { size, fps: args.fps, blur: args.blur, scale, rate }))
+        Ok(Some(Self { size, fps: args.fps, blur: args.blur, scale, rate, windows }))
     }
 
-    /// The re-encoding: x264 on one thread, since its threads make each run's pictures a little
-    /// different (and the tracking with them).
-    fn launch(&self, source: &Path, copy: &Path) -> String {
+    /// The re-encoding of `source` (a launch fragment giving raw video): x264 on one thread,
+    /// since its threads make each run's pictures a little different (and the tracking with
+    /// them).
+    fn launch(&self, source: &str, copy: &Path) -> String {
         let mut caps = String::from("video/x-raw");
         if let Some((w, h)) = self.size {
             caps += &format!(",width={w},height={h},pixel-aspect-ratio=1/1");
         }
+        // Only where frames are dropped: without durations on its buffers (the following
+        // camera's frames come from files) videorate drops the last frame too.
+        let mut rate = "";
         if let Some(f) = self.fps {
             caps += &format!(",framerate={f}/1");
+            rate = "videorate drop-only=true ! ";
         }
         // gaussianblur works on AYUV: converted there and back.
         let blur =
             self.blur.map_or(String::new(), |s| format!("videoconvert ! gaussianblur sigma={s} ! videoconvert ! "));
         format!(
-            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! videorate drop-only=true ! {caps} ! {blur}\
+            "{source} ! videoconvert ! videoscale ! {rate}{caps} ! {blur}\
              x264enc speed-preset=veryfast threads=1 ! h264parse ! mp4mux ! filesink location={}",
-            source.display(),
             copy.display()
         )
     }
@@ -458,11 +481,36 @@ impl Variant {
                 let pts = f["pts"].as_u64()?.saturating_sub(first);
                 let i =
                     ((pts as f64 * num as f64 / (den as f64 * 1e9)).round() as usize).min(boxes.len().checked_sub(1)?);
-                let b = boxes[i]?;
+                let b = match &self.windows {
+                    Some(windows) => follow::in_window(&boxes[i]?, windows.get(i)?)?,
+                    None => boxes[i]?,
+                };
                 Some(Rect { x: b.x * self.scale, y: b.y * self.scale, w: b.w * self.scale, h: b.h * self.scale })
             })
             .collect()
     }
+}
+
+/// `source`'s frames cut to the following camera's `windows` (PNGs under `dir`), as a launch
+/// fragment that plays them at the source's frame `rate`.
+fn filmed_following(source: &Path, windows: &[Rect], rate: (u64, u64), dir: &Path) -> Result<String, String> {
+    let (frames, cut) = (dir.join("frames"), dir.join("followed"));
+    std::fs::create_dir_all(&frames).map_err(|e| format!("{}: {e}", frames.display()))?;
+    gst_launch(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! pngenc compression-level=1 ! \
+         multifilesink location={}/%05d.png",
+        source.display(),
+        frames.display()
+    ))
+    .map_err(|e| format!("decoding {}: {e}", source.display()))?;
+    follow::cut_frames(&frames, windows, &cut).map_err(|e| format!("{}: {e}", source.display()))?;
+    let _ = std::fs::remove_dir_all(&frames);
+    Ok(format!(
+        "multifilesrc location={}/%05d.png index=0 caps=image/png,framerate={}/{} ! pngdec",
+        cut.display(),
+        rate.0,
+        rate.1
+    ))
 }
 
 fn rect(v: &Value) -> Option<Rect> {
@@ -480,13 +528,19 @@ fn rect(v: &Value) -> Option<Rect> {
 fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     let fixtures = PathBuf::from(format!("{REPO}/tests/fixtures/athlete_boxes"));
     println!("== tracking: VOT-LT through pipelines/analyse.sh against {}", fixtures.display());
-    if args.width.is_some() || args.fps.is_some() || args.blur.is_some() {
+    if args.width.is_some() || args.fps.is_some() || args.blur.is_some() || args.follow.is_some() {
         let (w, f) = (
             args.width.map_or("as recorded".into(), |w| format!("{w} px wide")),
             args.fps.map_or("as recorded".into(), |f| format!("{f} fps")),
         );
         let blur = args.blur.map_or(String::new(), |s| format!(", blurred (Gaussian sigma {s} px)"));
-        println!("   on copies re-encoded with x264: {w}, {f}{blur}");
+        let follow = args.follow.map_or(String::new(), |s| {
+            format!(
+                ", filmed following the athlete (windows {s} of the frame, aimed at their last {} centres)",
+                follow::LAG_FRAMES
+            )
+        });
+        println!("   on copies re-encoded with x264: {w}, {f}{blur}{follow}");
     }
     let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
         .map_err(|e| format!("{}: {e}", fixtures.display()))?
@@ -502,11 +556,17 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
         let boxes: Vec<Option<Rect>> =
             truth["boxes"].as_array().ok_or("fixture without boxes")?.iter().map(rect).collect();
         let stem = source.file_stem().unwrap().to_string_lossy().to_string();
-        let variant = Variant::of(args, &truth)?;
+        let variant = Variant::of(args, &truth, &boxes)?;
         let video = match &variant {
             Some(v) => {
                 let copy = tmp.join(format!("{stem}-variant.mp4"));
-                gst_launch(&v.launch(&source, &copy)).map_err(|e| format!("re-encoding {}: {e}", source.display()))?;
+                let input = match &v.windows {
+                    Some(windows) => filmed_following(&source, windows, v.rate, &tmp.join(&stem))?,
+                    None => format!("filesrc location={} ! decodebin", source.display()),
+                };
+                gst_launch(&v.launch(&input, &copy)).map_err(|e| format!("re-encoding {}: {e}", source.display()))?;
+                // The cut frames are in the copy now.
+                let _ = std::fs::remove_dir_all(tmp.join(&stem));
                 copy
             }
             None => source.clone(),
@@ -620,7 +680,7 @@ mod tests {
 
     #[test]
     fn a_re_encoded_copy_is_scored_against_the_source_frame_its_timestamp_falls_on() {
-        let v = Variant { size: Some((320, 180)), fps: Some(12), blur: None, scale: 0.5, rate: (30, 1) };
+        let v = Variant { size: Some((320, 180)), fps: Some(12), blur: None, scale: 0.5, rate: (30, 1), windows: None };
         let boxes: Vec<Option<Rect>> =
             (0..10).map(|i| Some(Rect { x: i as f32 * 10.0, y: 0.0, w: 20.0, h: 40.0 })).collect();
         // Frames at 0, 0.1 and 2/12 s fall on source frames 0, 3 and 5 of a 30 fps source; a
@@ -639,13 +699,21 @@ mod tests {
         let refs: Vec<&Value> = late.iter().collect();
         let xs: Vec<Option<f32>> = v.truth(&refs, &boxes).iter().map(|b| b.map(|b| b.x)).collect();
         assert_eq!(xs, [Some(0.0), Some(15.0), Some(25.0)]);
-        let line = v.launch(Path::new("/v/a.mp4"), Path::new("/t/b.mp4"));
+        let line = v.launch("filesrc location=/v/a.mp4 ! decodebin", Path::new("/t/b.mp4"));
         assert!(line.contains("width=320,height=180,pixel-aspect-ratio=1/1,framerate=12/1"), "{line}");
         assert!(!line.contains("gaussianblur"), "{line}");
-        let blurred = Variant { blur: Some(1.5), ..v }.launch(Path::new("/v/a.mp4"), Path::new("/t/b.mp4"));
+        let blurred = Variant { blur: Some(1.5), ..v.clone() }
+            .launch("filesrc location=/v/a.mp4 ! decodebin", Path::new("/t/b.mp4"));
         assert!(
             blurred.contains("framerate=12/1 ! videoconvert ! gaussianblur sigma=1.5 ! videoconvert ! x264enc"),
             "{blurred}"
         );
+        assert!(!Variant { fps: None, ..v.clone() }.launch("s", Path::new("/t/b.mp4")).contains("videorate"));
+        // Filmed following: each box is cut to its frame's window and moved into its pixels.
+        let window = |x: f32| Rect { x, y: 0.0, w: 40.0, h: 40.0 };
+        let followed = Variant { windows: Some((0..10).map(|i| window(i as f32 * 10.0)).collect()), ..v };
+        let refs: Vec<&Value> = report.iter().collect();
+        let xs: Vec<Option<f32>> = followed.truth(&refs, &boxes).iter().map(|b| b.map(|b| b.x)).collect();
+        assert_eq!(xs, [Some(0.0), Some(0.0), Some(0.0), Some(0.0), None]);
     }
 }

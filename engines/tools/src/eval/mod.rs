@@ -31,6 +31,7 @@ use aicoach_vision::geometry::{Point, Rect, RotatedRect};
 use aicoach_vision::image::PackedView;
 use aicoach_vision::keypoints::{COCO17_FROM_BLAZEPOSE, COCO17_NAMES};
 
+pub mod follow;
 pub mod motion;
 
 /// PCK's tolerance as a fraction of the person box's longer side.
