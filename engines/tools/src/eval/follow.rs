@@ -54,7 +54,7 @@ pub fn windows(boxes: &[Option<Rect>], width: u32, height: u32, share: f32, lag:
 pub fn in_window(b: &Rect, window: &Rect) -> Option<Rect> {
     let (x0, y0) = (b.x.max(window.x), b.y.max(window.y));
     let (x1, y1) = ((b.x + b.w).min(window.x + window.w), (b.y + b.h).min(window.y + window.h));
-    (x1 > x0 && y1 > y0).then(|| Rect { x: x0 - window.x, y: y0 - window.y, w: x1 - x0, h: y1 - y0 })
+    (x1 > x0 && y1 > y0).then_some(Rect { x: x0 - window.x, y: y0 - window.y, w: x1 - x0, h: y1 - y0 })
 }
 
 /// Cuts every PNG frame in `frames` (sorted by name, one per window) to its window and writes
