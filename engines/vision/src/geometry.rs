@@ -51,11 +51,16 @@ impl Rect {
     }
 
     pub fn iou(&self, other: &Rect) -> f32 {
-        let ix = (self.x + self.w).min(other.x + other.w) - self.x.max(other.x);
-        let iy = (self.y + self.h).min(other.y + other.h) - self.y.max(other.y);
-        let inter = ix.max(0.0) * iy.max(0.0);
+        let inter = self.intersection(other).map_or(0.0, |r| r.area());
         let union = self.area() + other.area() - inter;
         if union <= 0.0 { 0.0 } else { inter / union }
+    }
+
+    /// The part the two boxes have in common; `None` where they do not overlap.
+    pub fn intersection(&self, other: &Rect) -> Option<Rect> {
+        let (x0, y0) = (self.x.max(other.x), self.y.max(other.y));
+        let (x1, y1) = ((self.x + self.w).min(other.x + other.w), (self.y + self.h).min(other.y + other.h));
+        (x1 > x0 && y1 > y0).then_some(Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
     }
 
     /// The smallest box holding all `points`; `None` when there are none.
@@ -206,6 +211,9 @@ mod tests {
         assert!(close(a.iou(&a), 1.0));
         assert_eq!(a.iou(&Rect { x: 20.0, y: 20.0, w: 1.0, h: 1.0 }), 0.0);
         assert!(a.contains(Point::new(10.0, 5.0)) && !a.contains(Point::new(10.1, 5.0)));
+        let b = Rect { x: 5.0, y: -2.0, w: 10.0, h: 4.0 };
+        assert_eq!(a.intersection(&b), Some(Rect { x: 5.0, y: 0.0, w: 5.0, h: 2.0 }));
+        assert_eq!(a.intersection(&Rect { x: 10.0, y: 0.0, w: 1.0, h: 1.0 }), None, "touching edges share nothing");
     }
 
     #[test]

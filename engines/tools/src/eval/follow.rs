@@ -52,14 +52,12 @@ pub fn windows(boxes: &[Option<Rect>], width: u32, height: u32, share: f32, lag:
 /// The part of `b` inside `window`, in the window's pixels; `None` where the athlete is out
 /// of the picture.
 pub fn in_window(b: &Rect, window: &Rect) -> Option<Rect> {
-    let (x0, y0) = (b.x.max(window.x), b.y.max(window.y));
-    let (x1, y1) = ((b.x + b.w).min(window.x + window.w), (b.y + b.h).min(window.y + window.h));
-    (x1 > x0 && y1 > y0).then_some(Rect { x: x0 - window.x, y: y0 - window.y, w: x1 - x0, h: y1 - y0 })
+    b.intersection(window).map(|r| Rect { x: r.x - window.x, y: r.y - window.y, ..r })
 }
 
 /// Cuts every PNG frame in `frames` (sorted by name, one per window) to its window and writes
 /// it to `out` under the same name.
-pub fn cut_frames(frames: &Path, windows: &[Rect], out: &Path) -> Result<usize, String> {
+pub fn cut_frames(frames: &Path, windows: &[Rect], out: &Path) -> Result<(), String> {
     let mut names: Vec<_> = std::fs::read_dir(frames)
         .map_err(|e| format!("{}: {e}", frames.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -76,7 +74,7 @@ pub fn cut_frames(frames: &Path, windows: &[Rect], out: &Path) -> Result<usize, 
         let target = out.join(name.file_name().unwrap());
         cut.save(&target).map_err(|e| format!("{}: {e}", target.display()))?;
     }
-    Ok(names.len())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -487,10 +487,12 @@ impl AthleteTracker {
         // Only a sure filter at the place the tracker settles on, in the Tracking state, keeps
         // learning, so a filter that slid onto the background does not teach itself it.
         let filter_agrees = sure && position.distance(found) <= FILTER_AGREEMENT * size;
-        if seen.is_none() && !sure {
-            track.motion.coast(position);
-        } else {
+        // Seen by the filter or the pose estimator this frame, or a guess.
+        let located = sure || seen.is_some();
+        if located {
             track.motion.update(position, 1);
+        } else {
+            track.motion.coast(position);
         }
         track.move_to(position);
         let refuted = detections.is_some();
@@ -500,7 +502,6 @@ impl AthleteTracker {
         // landing after the flip two boxes from the guess, became a bystander, and no detection
         // of him could recover the track).
         if let Some(d) = detections {
-            let located = sure || seen.is_some();
             let far = |r: &Rect| located && r.center().distance(expected) > BYSTANDER_DISTANCE * size;
             self.bystanders.observe(frame, d, Some(&track.bbox), self.frame_index, far);
         }
@@ -920,11 +921,11 @@ mod tests {
 
     #[test]
     fn an_athlete_nobody_sees_is_looked_for_inside_the_picture() {
-        // Fast towards the right edge (12 px a frame), then gone: the guess slows and stops
-        // at the edge instead of flying on out of the picture.
+        // Fast towards the right edge (12 px a frame, last seen 23 px from it), then gone: the
+        // guess slows and stops at the edge instead of flying on out of the picture.
         let mut t = AthleteTracker::new(TrackerConfig { lost_after: 30, ..TrackerConfig::default() });
         for i in 0..12 {
-            run(&mut t, &[(athlete_at(120.0 + 12.0 * i as f32), RED)], true);
+            run(&mut t, &[(athlete_at(150.0 + 12.0 * i as f32), RED)], true);
         }
         let last = t.track.as_ref().unwrap().bbox.center().x;
         let mut centre = last;
