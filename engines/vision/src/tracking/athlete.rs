@@ -637,20 +637,23 @@ impl Track {
         gate: f32,
     ) -> Vec<Candidate> {
         let size = self.bbox.w.max(self.bbox.h).max(1.0);
-        detections
+        let boxes: Vec<Rect> = detections.iter().map(|d| d.bbox).collect();
+        let bystanders = candidates.bystanders.assign(&boxes, candidates.frame_index);
+        boxes
             .iter()
-            .filter_map(|Detection { bbox: r, .. }| {
+            .zip(&bystanders)
+            .filter_map(|(r, &bystander)| {
                 let distance = r.center().distance(near) / size;
                 let ratio = r.w.max(r.h) / size;
                 let other_size =
                     candidates.recovering && !(1.0 / RECOVERY_SIZE_RATIO..=RECOVERY_SIZE_RATIO).contains(&ratio);
-                if distance > gate || other_size || candidates.bystander_there(r, distance) {
+                if distance > gate || other_size || candidates.bystander_there(bystander, distance) {
                     return None;
                 }
                 let colours = ColourModel::from_frame(frame, r)?;
                 let similarity = colours.similarity(&self.colour);
-                let lookalike = candidates.recovering
-                    && candidates.bystanders.lookalike(&colours, similarity, detections, candidates.frame_index);
+                let lookalike =
+                    candidates.recovering && candidates.bystanders.lookalike(&colours, similarity, &bystanders);
                 (!lookalike).then_some(Candidate { rect: *r, distance, similarity })
             })
             .collect()
@@ -678,16 +681,17 @@ fn best_by_colour<'a>(eligible: impl IntoIterator<Item = &'a Candidate>, min_sim
 struct Crowd<'a> {
     bystanders: &'a Bystanders,
     frame_index: u64,
-    /// The athlete was lost: any detection a bystander's track claims is that bystander. While
+    /// The athlete was lost: any detection a bystander's track continues in is that bystander. While
     /// following, the athlete's own prediction competes: the nearer claim wins.
     recovering: bool,
 }
 
 impl Crowd<'_> {
-    /// Whether a bystander's track claims `r`, `athlete_distance` athlete box sizes from where
-    /// the athlete should be.
-    fn bystander_there(&self, r: &Rect, athlete_distance: f32) -> bool {
-        self.bystanders.claim(r, self.frame_index).is_some_and(|d| self.recovering || d < athlete_distance)
+    /// Whether a box is the bystander it was assigned to (`Bystanders::assign`: which one, how
+    /// many of their box sizes from where they should be), `athlete_distance` athlete box
+    /// sizes from where the athlete should be.
+    fn bystander_there(&self, assigned: Option<(usize, f32)>, athlete_distance: f32) -> bool {
+        assigned.is_some_and(|(_, d)| self.recovering || d < athlete_distance)
     }
 }
 
