@@ -295,11 +295,13 @@ impl BaseTransformImpl for AiCoachClassify {
         let _timer = self.realtime.measure(obj.upcast_ref());
         let post_messages = self.settings.lock().unwrap().post_messages;
         let time = buf.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
-        let athlete = meta::athlete(buf).map(|a| AthleteBox {
-            x: a.rect.x as f64,
-            y: a.rect.y as f64,
-            w: a.rect.w as f64,
-            h: a.rect.h as f64,
+        // The report gives what the picture shows of the athlete, as the ROI meta does: a box
+        // reaching past the frame's edges (a body partly out of view) ends at them.
+        let athlete = meta::athlete(buf).zip(meta::athlete_in_picture(buf)).map(|(a, seen)| AthleteBox {
+            x: seen.x as f64,
+            y: seen.y as f64,
+            w: seen.w as f64,
+            h: seen.h as f64,
             state: a.state.name().to_string(),
             tracking_id: a.tracking_id,
         });

@@ -176,6 +176,16 @@ pub fn athlete(buffer: &gst::BufferRef) -> Option<AthleteInfo> {
     })
 }
 
+/// The athlete's box within the picture (the ROI meta's own rectangle: clipped to the frame,
+/// in whole pixels), where a tracker upstream attached one. The parameters' box
+/// ([`athlete`]) may reach past the frame's edges, for a body partly out of view whose scale
+/// the pose estimator keeps; what the picture shows of the athlete ends at its edges.
+pub fn athlete_in_picture(buffer: &gst::BufferRef) -> Option<Rect> {
+    let meta = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)?;
+    let (x, y, w, h) = meta.rect();
+    Some(Rect { x: x as f32, y: y as f32, w: w as f32, h: h as f32 })
+}
+
 /// Reads a box back from an ROI meta: the unclipped one from its parameters where present.
 pub fn roi_rect(meta: &gst_video::VideoRegionOfInterestMeta) -> (Rect, f32) {
     let (x, y, w, h) = meta.rect();
@@ -237,6 +247,24 @@ mod tests {
         };
         add_athlete(buffer.get_mut().unwrap(), &a, 640, 480);
         assert_eq!(athlete(&buffer), Some(a));
+    }
+
+    #[test]
+    fn the_athlete_in_the_picture_ends_at_its_edges() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        // A body whose head is out of view at the top, reaching past the right edge.
+        let a = AthleteInfo {
+            rect: Rect { x: 600.0, y: -30.0, w: 60.0, h: 200.0 },
+            confidence: 0.5,
+            tracking_id: 1,
+            first_seen: None,
+            last_seen: None,
+            state: TrackState::Tracking,
+        };
+        add_athlete(buffer.get_mut().unwrap(), &a, 640, 480);
+        assert_eq!(athlete(&buffer).map(|a| a.rect), Some(a.rect));
+        assert_eq!(athlete_in_picture(&buffer), Some(Rect { x: 600.0, y: 0.0, w: 40.0, h: 170.0 }));
     }
 
     #[test]
