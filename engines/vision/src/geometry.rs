@@ -63,6 +63,13 @@ impl Rect {
         (x1 > x0 && y1 > y0).then_some(Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
     }
 
+    /// The smallest box holding both.
+    pub fn union(&self, other: &Rect) -> Rect {
+        let (x0, y0) = (self.x.min(other.x), self.y.min(other.y));
+        let (x1, y1) = ((self.x + self.w).max(other.x + other.w), (self.y + self.h).max(other.y + other.h));
+        Rect::from_corners(x0, y0, x1, y1)
+    }
+
     /// The smallest box holding all `points`; `None` when there are none.
     pub fn bounding(points: impl IntoIterator<Item = Point>) -> Option<Rect> {
         let mut it = points.into_iter();
@@ -214,6 +221,7 @@ mod tests {
         let b = Rect { x: 5.0, y: -2.0, w: 10.0, h: 4.0 };
         assert_eq!(a.intersection(&b), Some(Rect { x: 5.0, y: 0.0, w: 5.0, h: 2.0 }));
         assert_eq!(a.intersection(&Rect { x: 10.0, y: 0.0, w: 1.0, h: 1.0 }), None, "touching edges share nothing");
+        assert_eq!(a.union(&b), Rect { x: 0.0, y: -2.0, w: 15.0, h: 12.0 });
     }
 
     #[test]

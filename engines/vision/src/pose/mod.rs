@@ -42,6 +42,9 @@ pub struct PoseFrame {
 /// Joints at or above this confidence count as seen when measuring the body's size.
 pub const SEEN_CONFIDENCE: f32 = 0.5;
 
+/// BlazePose's leg joints: knees, ankles, heels and toes.
+const LEG_JOINTS: std::ops::Range<usize> = 25..33;
+
 /// [`PoseFrame::body_extent`]'s margins around the joints' box, as shares of its width and height.
 const BODY_PAD_SIDE: f32 = 0.1;
 const BODY_PAD_ABOVE: f32 = 0.12;
@@ -81,6 +84,21 @@ impl PoseFrame {
         Some(Rect { x: b.x - side, y: b.y - above, w: b.w + 2.0 * side, h: b.h + above + below })
     }
 
+    /// The athlete's box on this frame, given a tracker's box for them: the body's extent
+    /// where the two are the same person (an IoU of at least `min_iou`; else `None`: the pose
+    /// may be a neighbour's, and the tracker's box stands). A tracker keeps a box's size
+    /// between detections while the body tucks, strides and throws out its arms every frame.
+    /// Where no leg is seen the body holds the tracker's box too: the legs are in the picture
+    /// but the model did not find them (a camera close on a snowboarder: it saw the jacket,
+    /// the box shrank to the chest), or something hides them, and then the detector's box
+    /// ended where they disappear.
+    pub fn fitted_box(&self, tracked: &Rect, min_iou: f32) -> Option<Rect> {
+        let body = self.body_extent().filter(|b| b.iou(tracked) >= min_iou)?;
+        let legs_seen =
+            self.joints.get(LEG_JOINTS).is_some_and(|legs| legs.iter().any(|j| j.confidence >= SEEN_CONFIDENCE));
+        Some(if legs_seen { body } else { body.union(tracked) })
+    }
+
     /// The body's size in pixels (the longer side of its box): the unit that makes speeds and
     /// jitter comparable between a close-up and a skier far away.
     pub fn scale(&self) -> f32 {
@@ -98,6 +116,29 @@ mod tests {
         let carried = pose.carried(5.0, -2.0, 1.04);
         assert_eq!((carried.time, carried.score), (1.04, 0.8));
         assert!(carried.joints.iter().all(|j| *j == Joint { x: 15.0, y: 18.0, confidence: 0.7 }));
+    }
+
+    #[test]
+    fn the_box_fits_a_whole_body_and_keeps_the_trackers_where_no_leg_is_seen() {
+        let unseen = Joint { x: 0.0, y: 0.0, confidence: 0.1 };
+        let mut joints = vec![unseen; 33];
+        // Shoulders and hips of someone standing in the tracker's box, legs not found.
+        joints[11] = Joint { x: 100.0, y: 100.0, confidence: 0.9 };
+        joints[12] = Joint { x: 140.0, y: 100.0, confidence: 0.9 };
+        joints[23] = Joint { x: 105.0, y: 180.0, confidence: 0.9 };
+        joints[24] = Joint { x: 135.0, y: 180.0, confidence: 0.9 };
+        let mut pose = PoseFrame { time: 0.0, score: 0.9, joints };
+        let tracked = Rect { x: 90.0, y: 70.0, w: 60.0, h: 230.0 };
+        let upper = pose.body_extent().unwrap();
+        assert!(upper.y + upper.h < 200.0, "the joints' box ends at the hips: {upper:?}");
+        assert_eq!(pose.fitted_box(&tracked, 0.3), Some(upper.union(&tracked)));
+        // Knees and ankles seen: the body is the box.
+        pose.joints[25] = Joint { x: 106.0, y: 240.0, confidence: 0.9 };
+        pose.joints[27] = Joint { x: 107.0, y: 295.0, confidence: 0.9 };
+        let whole = pose.body_extent().unwrap();
+        assert_eq!(pose.fitted_box(&tracked, 0.3), Some(whole));
+        // Somewhere else: someone else's pose, the tracker's box stands.
+        assert_eq!(pose.fitted_box(&Rect { x: 400.0, ..tracked }, 0.3), None);
     }
 
     #[test]

@@ -378,13 +378,10 @@ fn athlete_box(buffer: &gst::BufferRef) -> Result<(Option<Rect>, u64), ()> {
     Ok((best, 0))
 }
 
-/// The tracker's box fitted to the body the pose shows, where the two are the same person: a
-/// tracker keeps a box's size between detections, the body changes shape every frame (a tuck,
-/// a stride, arms thrown out). Where they disagree the pose may be a neighbour's, and the
-/// tracker's box stays.
+/// The tracker's box fitted to the body the pose shows ([`PoseFrame::fitted_box`]).
 fn fit_athlete_box(buffer: &mut gst::BufferRef, pose: &PoseFrame, width: u32, height: u32) {
     let Some(athlete) = meta::athlete(buffer).filter(|a| a.state != TrackState::Lost) else { return };
-    if let Some(body) = pose.body_extent().filter(|b| b.iou(&athlete.rect) >= BODY_AGREEMENT) {
+    if let Some(body) = pose.fitted_box(&athlete.rect, BODY_AGREEMENT) {
         meta::set_athlete_rect(buffer, body, width, height);
     }
 }
