@@ -192,6 +192,8 @@ const STRANGER_WINDOW: f64 = 2.0;
 /// ...when within this many box sizes of where the athlete was last seen (or the recovery
 /// gate, if wider by then).
 const STRANGER_GATE: f32 = 3.0;
+/// A box within this many pixels of the frame's edge is cut by it: someone partly out of view.
+const EDGE_PIXELS: f32 = 2.0;
 /// A detection whose longer side is not within this factor of the lost athlete's is not them
 /// come back: a face, a hand or a child found beside two dancers who hugged is no 360 px
 /// dancer, however lone (openpose, one-thread chain: a 31x43 box recovered as the athlete).
@@ -553,7 +555,7 @@ impl AthleteTracker {
         let near = eligible.iter().filter(|c| c.distance <= gate);
         let by_colour = best_by_colour(near, config.min_similarity + RECOVERY_MARGIN);
         let lone_stranger = match eligible.as_slice() {
-            [only] if stranger_time => Some(only),
+            [only] if stranger_time && !entering(&only.rect, &track.bbox, frame.width(), frame.height()) => Some(only),
             _ => None,
         };
         let recovered = by_colour.or(lone_stranger).map(|c| (c.rect, c.similarity));
@@ -658,6 +660,20 @@ impl Track {
             })
             .collect()
     }
+}
+
+/// Whether `r` is cut by an edge of the `width` x `height` frame that the athlete, last at
+/// `last`, was more than a box size from: someone stepping into the picture or leaving it, not
+/// the athlete come back (sports2d at 12 fps: a 57 px sliver of a walker at the left edge, two
+/// and a half boxes from where the athlete was lost mid-flip, was taken for him).
+fn entering(r: &Rect, last: &Rect, width: u32, height: u32) -> bool {
+    let (w, h) = (width as f32, height as f32);
+    let size = last.w.max(last.h);
+    let cut_far = |cut: bool, athlete_to_edge: f32| cut && athlete_to_edge > size;
+    cut_far(r.x <= EDGE_PIXELS, last.x)
+        || cut_far(r.x + r.w >= w - EDGE_PIXELS, w - (last.x + last.w))
+        || cut_far(r.y <= EDGE_PIXELS, last.y)
+        || cut_far(r.y + r.h >= h - EDGE_PIXELS, h - (last.y + last.h))
 }
 
 /// A detection that may be the athlete.
@@ -921,6 +937,29 @@ mod tests {
         // Later, a stranger there is just someone arriving.
         let out = recovered_from(215.0, 75);
         assert_ne!(out.state, TrackState::Tracking, "{out:?}");
+    }
+
+    #[test]
+    fn a_lone_stranger_cut_by_an_edge_far_from_the_athlete_is_someone_arriving() {
+        // Lost mid-frame; soon after, the only person found is 2.4 box heights away, at the
+        // athlete's height.
+        let recovered = |stranger: Rect| {
+            let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+            for _ in 0..3 {
+                run(&mut t, &[(athlete_at(100.0), RED)], true);
+            }
+            for _ in 0..10 {
+                run(&mut t, &[], true);
+            }
+            assert_eq!(t.state(), TrackState::Lost);
+            run(&mut t, &[(stranger, BLUE)], true)
+        };
+        // Inside the picture: the athlete come back.
+        let out = recovered(Rect { x: 280.0, y: 60.0, w: 30.0, h: 80.0 });
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
+        // Cut by the right edge, which the athlete was far from: someone stepping in.
+        let out = recovered(Rect { x: 298.0, y: 60.0, w: 22.0, h: 80.0 });
+        assert_eq!(out.state, TrackState::Lost, "{out:?}");
     }
 
     #[test]
