@@ -939,21 +939,25 @@ mod tests {
         assert_ne!(out.state, TrackState::Tracking, "{out:?}");
     }
 
+    /// A tracker that followed the red athlete at x = 100 for three frames, then lost them
+    /// (ten frames without a detection).
+    fn lost_mid_frame() -> AthleteTracker {
+        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
+        for _ in 0..3 {
+            run(&mut t, &[(athlete_at(100.0), RED)], true);
+        }
+        for _ in 0..10 {
+            run(&mut t, &[], true);
+        }
+        assert_eq!(t.state(), TrackState::Lost);
+        t
+    }
+
     #[test]
     fn a_lone_stranger_cut_by_an_edge_far_from_the_athlete_is_someone_arriving() {
         // Lost mid-frame; soon after, the only person found is 2.4 box heights away, at the
         // athlete's height.
-        let recovered = |stranger: Rect| {
-            let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
-            for _ in 0..3 {
-                run(&mut t, &[(athlete_at(100.0), RED)], true);
-            }
-            for _ in 0..10 {
-                run(&mut t, &[], true);
-            }
-            assert_eq!(t.state(), TrackState::Lost);
-            run(&mut t, &[(stranger, BLUE)], true)
-        };
+        let recovered = |stranger: Rect| run(&mut lost_mid_frame(), &[(stranger, BLUE)], true);
         // Inside the picture: the athlete come back.
         let out = recovered(Rect { x: 280.0, y: 60.0, w: 30.0, h: 80.0 });
         assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
@@ -1000,14 +1004,7 @@ mod tests {
 
     #[test]
     fn right_after_the_loss_a_lone_stranger_of_another_size_is_not_the_athlete() {
-        let mut t = AthleteTracker::new(TrackerConfig { lost_after: 3, ..TrackerConfig::default() });
-        for _ in 0..3 {
-            run(&mut t, &[(athlete_at(100.0), RED)], true);
-        }
-        for _ in 0..10 {
-            run(&mut t, &[], true);
-        }
-        assert_eq!(t.state(), TrackState::Lost);
+        let mut t = lost_mid_frame();
         // Alone and near, but a quarter of the athlete's height: not them.
         let small = Rect { x: 120.0, y: 100.0, w: 20.0, h: 25.0 };
         let out = run(&mut t, &[(small, RED)], true);
