@@ -6,8 +6,9 @@
 //! Lines, by `"type"`:
 //! - `header`: `sport`, `profile`, `errors` (name -> label), `features` (names, in order);
 //! - `frame`: `time` (s), `pts` (ns or null), `attempt`, `athlete` (`x`, `y`, `w`, `h`: the
-//!   box within the picture, `state`, `tracking_id`, or null), `keypoints` (name -> `[x, y, confidence]`, or null),
-//!   `angles` (feature -> degrees, measurable ones), `phases` (name -> bool), `errors` (names);
+//!   box within the picture, `state`, `tracking_id`, or null), `keypoints` (name ->
+//!   `[x, y, confidence]`, or null), `angles` (feature -> degrees, measurable ones), `phases`
+//!   (name -> bool), `errors` (names);
 //! - `attempt`, when an attempt ends: `attempt`, `start`, `end` (s), `frames`,
 //!   `frames_with_pose`, `judged_frames`, `form_score` (% of judged frames without an error),
 //!   `score` (`value`, `scale`, or null), `segments` (`error`, `label`, `start`, `end`,

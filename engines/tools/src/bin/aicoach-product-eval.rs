@@ -105,6 +105,14 @@ struct Args {
     follow: Option<f32>,
 }
 
+impl Args {
+    /// Whether the tracking runs on re-encoded copies of the clips (`--width`, `--fps`,
+    /// `--blur`, `--follow`) rather than on the clips themselves.
+    fn re_encodes(&self) -> bool {
+        self.width.is_some() || self.fps.is_some() || self.blur.is_some() || self.follow.is_some()
+    }
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         pose: false,
@@ -423,7 +431,7 @@ struct Variant {
 
 impl Variant {
     fn of(args: &Args, fixture: &Value, boxes: &[Option<Rect>]) -> Result<Option<Self>, String> {
-        if args.width.is_none() && args.fps.is_none() && args.blur.is_none() && args.follow.is_none() {
+        if !args.re_encodes() {
             return Ok(None);
         }
         let dim = |k: &str| fixture[k].as_u64().ok_or(format!("fixture without {k}"));
@@ -528,7 +536,7 @@ fn rect(v: &Value) -> Option<Rect> {
 fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
     let fixtures = PathBuf::from(format!("{REPO}/tests/fixtures/athlete_boxes"));
     println!("== tracking: VOT-LT through pipelines/analyse.sh against {}", fixtures.display());
-    if args.width.is_some() || args.fps.is_some() || args.blur.is_some() || args.follow.is_some() {
+    if args.re_encodes() {
         let (w, f) = (
             args.width.map_or("as recorded".into(), |w| format!("{w} px wide")),
             args.fps.map_or("as recorded".into(), |f| format!("{f} fps")),

@@ -159,9 +159,20 @@ pub fn set_athlete_rect(buffer: &mut gst::BufferRef, rect: Rect, width: u32, hei
     true
 }
 
+/// The `athlete` ROI meta on this buffer, if a tracker upstream attached one.
+fn athlete_roi(buffer: &gst::BufferRef) -> Option<gst::MetaRef<'_, gst_video::VideoRegionOfInterestMeta>> {
+    buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)
+}
+
+/// An ROI meta's own rectangle: clipped to the frame, in whole pixels.
+fn in_frame(meta: &gst_video::VideoRegionOfInterestMeta) -> Rect {
+    let (x, y, w, h) = meta.rect();
+    Rect { x: x as f32, y: y as f32, w: w as f32, h: h as f32 }
+}
+
 /// The tracker's view of the athlete on this buffer, if a tracker upstream attached it.
 pub fn athlete(buffer: &gst::BufferRef) -> Option<AthleteInfo> {
-    let meta = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)?;
+    let meta = athlete_roi(buffer)?;
     let (rect, confidence) = roi_rect(&meta);
     let tracking = meta.param(TRACKING_PARAMS)?;
     let time =
@@ -181,15 +192,12 @@ pub fn athlete(buffer: &gst::BufferRef) -> Option<AthleteInfo> {
 /// ([`athlete`]) may reach past the frame's edges, for a body partly out of view whose scale
 /// the pose estimator keeps; what the picture shows of the athlete ends at its edges.
 pub fn athlete_in_picture(buffer: &gst::BufferRef) -> Option<Rect> {
-    let meta = buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().find(|m| m.roi_type() == ROI_ATHLETE)?;
-    let (x, y, w, h) = meta.rect();
-    Some(Rect { x: x as f32, y: y as f32, w: w as f32, h: h as f32 })
+    athlete_roi(buffer).map(|meta| in_frame(&meta))
 }
 
 /// Reads a box back from an ROI meta: the unclipped one from its parameters where present.
 pub fn roi_rect(meta: &gst_video::VideoRegionOfInterestMeta) -> (Rect, f32) {
-    let (x, y, w, h) = meta.rect();
-    let fallback = Rect { x: x as f32, y: y as f32, w: w as f32, h: h as f32 };
+    let fallback = in_frame(meta);
     match meta.param(OD_PARAMS) {
         Some(s) => {
             let get = |f: &str| s.get::<f64>(f).ok().map(|v| v as f32);
