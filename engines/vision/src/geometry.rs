@@ -41,6 +41,12 @@ impl Rect {
         Point::new(self.x + self.w / 2.0, self.y + self.h / 2.0)
     }
 
+    /// The box grown (or shrunk) `k` times in width and height about its centre.
+    pub fn scaled(&self, k: f32) -> Rect {
+        let c = self.center();
+        Rect::from_center(c.x, c.y, self.w * k, self.h * k)
+    }
+
     /// Whether `p` lies inside the box or on its border.
     pub fn contains(&self, p: Point) -> bool {
         p.x >= self.x && p.x <= self.x + self.w && p.y >= self.y && p.y <= self.y + self.h

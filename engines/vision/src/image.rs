@@ -57,14 +57,7 @@ pub trait RgbSource {
     /// reads: a 4:2:0 frame answers it with one chroma sample instead of four.
     #[inline]
     fn native_mean_2x2(&self, x: u32, y: u32) -> [f32; 3] {
-        let block = [self.native(x, y), self.native(x + 1, y), self.native(x, y + 1), self.native(x + 1, y + 1)];
-        let mut sum = [0f32; 3];
-        for p in block {
-            sum[0] += p[0];
-            sum[1] += p[1];
-            sum[2] += p[2];
-        }
-        sum.map(|s| s * 0.25)
+        mean_2x2_pixel_by_pixel(self, x, y)
     }
     /// [`Self::native`] values (or averages of them) to RGB.
     #[inline]
@@ -82,6 +75,19 @@ pub trait RgbSource {
     fn with_concrete<W: WithSource>(&self, work: W) -> W::Output {
         work.run(self)
     }
+}
+
+/// [`RgbSource::native_mean_2x2`] from the four [`RgbSource::native`] pixels.
+#[inline]
+pub fn mean_2x2_pixel_by_pixel<S: RgbSource + ?Sized>(src: &S, x: u32, y: u32) -> [f32; 3] {
+    let block = [src.native(x, y), src.native(x + 1, y), src.native(x, y + 1), src.native(x + 1, y + 1)];
+    let mut sum = [0f32; 3];
+    for p in block {
+        sum[0] += p[0];
+        sum[1] += p[1];
+        sum[2] += p[2];
+    }
+    sum.map(|s| s * 0.25)
 }
 
 /// Work over a whole frame that should be compiled for each concrete kind of source (a crop's

@@ -10,6 +10,7 @@ pub mod error;
 pub mod geometry;
 pub mod image;
 pub mod keypoints;
+pub mod masked;
 pub mod pose;
 pub mod tracking;
 

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::movenet::{self, Body, BodyModel};
 use aicoach_vision::geometry::{Rect, RotatedRect};
 use aicoach_vision::image::RgbSource;
+use aicoach_vision::masked::Masked;
 use aicoach_vision::pose::PoseFrame;
 
 /// The landmark model's person score below which the crop is taken to hold nobody (MediaPipe's
@@ -29,6 +30,12 @@ pub const MIN_AGREED_BODY_SCORE: f32 = 0.15;
 /// Without a box, MoveNet looks around the last body it found, its joints' box grown by this
 /// (joints stop short of the head's top and the feet's soles).
 const BODY_BOX_GROWTH: f32 = 1.2;
+/// The joints' box (short of the head's top and the soles) overlaps the athlete's by at least
+/// this when it is their body.
+const BODY_BOX_IOU: f32 = 0.3;
+/// The second look ([`look_again_in_box`]) keeps this much of the picture around the athlete's
+/// box (its width and height times this, about its centre): limbs the box cut off stay in view.
+const WINDOW_GROWTH: f32 = 1.25;
 
 /// One frame's result.
 #[derive(Debug, Clone)]
@@ -198,6 +205,9 @@ impl PoseEstimator {
         let unseen = self.last_body.is_none();
         let blind_searches = &mut self.blind_searches;
         let blind = || unseen && blind_searches.take(time);
+        // Where the body was on the last frame: a body found away from it and off the box is a
+        // neighbour MoveNet hopped to (`look_again_in_box`).
+        let last = self.last_body;
         let (body, early) = match predicted {
             Some(region) => {
                 let (landmarker, body_model) = (&mut self.landmarker, self.body.as_mut());
@@ -206,7 +216,7 @@ impl PoseEstimator {
                     let beside = std::thread::Builder::new()
                         .name("aicoach-landmarks".into())
                         .spawn_scoped(s, || landmarker.estimate(frame, &region));
-                    let body = find_body(body_model, frame, looked_at.as_ref(), last_turn, blind);
+                    let body = find_body(body_model, frame, looked_at.as_ref(), last_turn, blind, last.as_ref());
                     let early = beside
                         .ok()
                         .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
@@ -218,7 +228,7 @@ impl PoseEstimator {
                 };
                 (body?, Some((early?, region)))
             }
-            None => (find_body(self.body.as_mut(), frame, looked_at.as_ref(), last_turn, blind)?, None),
+            None => (find_body(self.body.as_mut(), frame, looked_at.as_ref(), last_turn, blind, last.as_ref())?, None),
         };
         let Some((mut body, mut turn)) = body else {
             self.forget_body();
@@ -234,10 +244,10 @@ impl PoseEstimator {
             && !same_person(&body, &landmarks)
             && self.recheck.is_some()
             && self.recheck_budget.take(time)
-            && let Some((second, second_turn)) =
-                find_body(self.recheck.as_mut(), frame, looked_at.as_ref(), turn, || false)?
+            && let Some(second) =
+                find_body(self.recheck.as_mut(), frame, looked_at.as_ref(), turn, || false, last.as_ref())?
         {
-            (body, turn) = (second, second_turn);
+            (body, turn) = second;
             rechecked = true;
             (landmarks, roi, source) = self.landmarks_for(frame, &body, Some((landmarks, roi, source)), looked_at)?;
         }
@@ -248,10 +258,7 @@ impl PoseEstimator {
             return Ok(None);
         }
         self.turn = turn;
-        self.last_body = body.bounding_box().map(|r| {
-            let c = r.center();
-            Rect::from_center(c.x, c.y, r.w * BODY_BOX_GROWTH, r.h * BODY_BOX_GROWTH)
-        });
+        self.last_body = body.bounding_box().map(|r| r.scaled(BODY_BOX_GROWTH));
         if same_person {
             self.next_roi = landmarks.next_roi();
         }
@@ -328,24 +335,98 @@ fn is_present(body_score: f32, pose_score: f32, agreed: bool) -> bool {
 /// in the whole frame, as it was made to look (a detector misses small or unusual people a
 /// single-person model still finds). Its square starts at `turn` and turns with a body that
 /// lies another way ([`turn::find_upright`]); the body comes with the turn it stands at.
+/// A body found off the box and away from `last` (the last frame's body) gets a second look
+/// with only the box in view ([`look_again_in_box`]).
 fn find_body<S: RgbSource + ?Sized>(
     model: Option<&mut BodyModel>,
     frame: &S,
     looked_at: Option<&Rect>,
     turn: BodyTurn,
     blind: impl FnOnce() -> bool,
+    last: Option<&Rect>,
 ) -> Result<Option<(Body, BodyTurn)>> {
     let Some(model) = model else { return Ok(None) };
-    let region = match looked_at {
-        Some(b) => movenet::crop_region(b),
-        None => RotatedRect::letterbox(frame.width(), frame.height()),
+    let Some(b) = looked_at else {
+        return turn::find_upright(model, frame, &RotatedRect::letterbox(frame.width(), frame.height()), turn, blind);
     };
-    turn::find_upright(model, frame, &region, turn, blind)
+    let region = movenet::crop_region(b);
+    let first = turn::find_upright(model, frame, &region, turn, blind)?;
+    // On the athlete's box, or where the last frame's body was.
+    let kept = |body: &Body| on_box(body, b) || last.is_some_and(|l| on_box(body, l));
+    if first.as_ref().is_some_and(|(body, _)| kept(body)) {
+        return Ok(first);
+    }
+    look_again_in_box(model, frame, b, first, turn)
+}
+
+/// MoveNet takes whoever it likes best in its square, and in a small or crowded picture that is
+/// sometimes the athlete's neighbour (a 128 px photo of three women: the one beside the
+/// athlete, whose box the detector and the tracker had right, on every frame). A body off the
+/// athlete's box and away from the last frame's body (on the first frame, anywhere off the box)
+/// is such a hop: MoveNet looks again at the same square with everything outside the box
+/// blacked out, and the body that lies on the box stands, else the surer one. A body off the
+/// box but where the last one was is the athlete running ahead of a box that lags, which a
+/// blacked-out look would cut off.
+fn look_again_in_box<S: RgbSource + ?Sized>(
+    model: &mut BodyModel,
+    frame: &S,
+    b: &Rect,
+    first: Option<(Body, BodyTurn)>,
+    turn: BodyTurn,
+) -> Result<Option<(Body, BodyTurn)>> {
+    let masked = Masked::new(frame, &b.scaled(WINDOW_GROWTH));
+    let start = first.as_ref().map_or(turn, |(_, t)| *t);
+    let second = turn::find_upright(model, &masked, &movenet::crop_region(b), start, || false)?;
+    Ok(match (first, second) {
+        (Some(plain), Some(boxed)) => Some(if better_in_box(&boxed.0, &plain.0, b) { boxed } else { plain }),
+        (plain, boxed) => plain.or(boxed),
+    })
+}
+
+/// A body lies on a box (the athlete's, or the last body's) when its joints' box overlaps it.
+fn on_box(body: &Body, b: &Rect) -> bool {
+    body.bounding_box().is_some_and(|r| r.iou(b) >= BODY_BOX_IOU)
+}
+
+/// Whether `boxed` (found with only the box in view) suits the box better than `plain`.
+fn better_in_box(boxed: &Body, plain: &Body, b: &Rect) -> bool {
+    match (on_box(boxed, b), on_box(plain, b)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => boxed.score() > plain.score(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::movenet::{BodyPoint, NUM_KEYPOINTS};
+
+    /// A body whose joints spread over `r`, each scored `score`.
+    fn body_over(r: Rect, score: f32) -> Body {
+        let mut points = [BodyPoint::default(); NUM_KEYPOINTS];
+        for (i, p) in points.iter_mut().enumerate() {
+            let t = i as f32 / (NUM_KEYPOINTS - 1) as f32;
+            *p = BodyPoint { x: r.x + r.w * (i % 2) as f32, y: r.y + r.h * t, score };
+        }
+        Body { points }
+    }
+
+    #[test]
+    fn the_body_on_the_athletes_box_beats_a_surer_neighbour() {
+        let athlete = Rect { x: 48.0, y: 23.0, w: 37.0, h: 81.0 };
+        let neighbour = body_over(Rect { x: 92.0, y: 45.0, w: 30.0, h: 60.0 }, 0.6);
+        let on_athlete = body_over(Rect { x: 52.0, y: 30.0, w: 27.0, h: 62.0 }, 0.45);
+        assert!(on_box(&on_athlete, &athlete) && !on_box(&neighbour, &athlete));
+        assert!(better_in_box(&on_athlete, &neighbour, &athlete));
+        // Seen with the box alone, MoveNet found only the neighbour's edge: the first stands.
+        assert!(!better_in_box(&neighbour, &on_athlete, &athlete));
+        // Both on the box: the surer.
+        let weaker = body_over(Rect { x: 50.0, y: 28.0, w: 26.0, h: 60.0 }, 0.24);
+        assert!(on_box(&weaker, &athlete));
+        assert!(better_in_box(&on_athlete, &weaker, &athlete));
+        assert!(!better_in_box(&weaker, &on_athlete, &athlete));
+    }
 
     #[test]
     fn a_person_is_there_when_either_model_is_sure_or_both_agree_on_a_weak_body() {
