@@ -202,12 +202,12 @@ impl PoseEstimator {
         // (a photo, a stream's start, after a loss): one seen turns gradually, and MoveNet's
         // reading of which way their body lies turns the square with them.
         let last_turn = self.turn;
-        let unseen = self.last_body.is_none();
-        let blind_searches = &mut self.blind_searches;
-        let blind = || unseen && blind_searches.take(time);
         // Where the body was on the last frame: a body found away from it and off the box is a
         // neighbour MoveNet hopped to (`look_again_in_box`).
         let last = self.last_body;
+        let unseen = last.is_none();
+        let blind_searches = &mut self.blind_searches;
+        let blind = || unseen && blind_searches.take(time);
         let (body, early) = match predicted {
             Some(region) => {
                 let (landmarker, body_model) = (&mut self.landmarker, self.body.as_mut());
@@ -356,7 +356,7 @@ fn find_body<S: RgbSource + ?Sized>(
     if first.as_ref().is_some_and(|(body, _)| kept(body)) {
         return Ok(first);
     }
-    look_again_in_box(model, frame, b, first, turn)
+    look_again_in_box(model, frame, b, &region, first, turn)
 }
 
 /// MoveNet takes whoever it likes best in its square, and in a small or crowded picture that is
@@ -371,12 +371,13 @@ fn look_again_in_box<S: RgbSource + ?Sized>(
     model: &mut BodyModel,
     frame: &S,
     b: &Rect,
+    region: &RotatedRect,
     first: Option<(Body, BodyTurn)>,
     turn: BodyTurn,
 ) -> Result<Option<(Body, BodyTurn)>> {
     let masked = Masked::new(frame, &b.scaled(WINDOW_GROWTH));
     let start = first.as_ref().map_or(turn, |(_, t)| *t);
-    let second = turn::find_upright(model, &masked, &movenet::crop_region(b), start, || false)?;
+    let second = turn::find_upright(model, &masked, region, start, || false)?;
     Ok(match (first, second) {
         (Some(plain), Some(boxed)) => Some(if better_in_box(&boxed.0, &plain.0, b) { boxed } else { plain }),
         (plain, boxed) => plain.or(boxed),

@@ -187,10 +187,7 @@ impl Thumbnail {
     /// marked left out.
     fn of<S: RgbSource + ?Sized>(frame: &S, exclude: &[Rect]) -> Self {
         let (w, h) = (frame.width(), frame.height());
-        let masks: Vec<Rect> = exclude
-            .iter()
-            .map(|r| Rect::from_center(r.center().x, r.center().y, r.w * MASK_SCALE, r.h * MASK_SCALE))
-            .collect();
+        let masks: Vec<Rect> = exclude.iter().map(|r| r.scaled(MASK_SCALE)).collect();
         let middle = Rect::from_center(w as f32 / 2.0, h as f32 / 2.0, w as f32 * MIDDLE, h as f32 * MIDDLE);
         let (cell_w, cell_h) = (w as f32 / SIZE as f32, h as f32 / SIZE as f32);
         let mut grey = Vec::with_capacity(SIZE * SIZE);
