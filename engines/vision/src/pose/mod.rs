@@ -44,6 +44,8 @@ pub const SEEN_CONFIDENCE: f32 = 0.5;
 
 /// BlazePose's leg joints: knees, ankles, heels and toes.
 const LEG_JOINTS: std::ops::Range<usize> = 25..33;
+/// BlazePose's hips.
+const HIP_JOINTS: std::ops::Range<usize> = 23..25;
 
 /// [`PoseFrame::body_extent`]'s margins around the joints' box, as shares of its width and height.
 const BODY_PAD_SIDE: f32 = 0.1;
@@ -94,9 +96,27 @@ impl PoseFrame {
     /// ended where they disappear.
     pub fn fitted_box(&self, tracked: &Rect, min_iou: f32) -> Option<Rect> {
         let body = self.body_extent().filter(|b| b.iou(tracked) >= min_iou)?;
-        let legs_seen =
-            self.joints.get(LEG_JOINTS).is_some_and(|legs| legs.iter().any(|j| j.confidence >= SEEN_CONFIDENCE));
-        Some(if legs_seen { body } else { body.union(tracked) })
+        Some(if self.legs_seen() { body } else { body.union(tracked) })
+    }
+
+    /// Where the body is, for a tracker that follows the centre of a box of `tracked`'s size:
+    /// [`Self::body_extent`] where a leg is seen. Where none is (blur, back light, snow or
+    /// water hiding them) that extent covers the upper body alone and its centre lies above the
+    /// body's; the hips are then the centre, the middle of a body in any posture or rotation
+    /// (a backlit 320 px sports2d: the legs faded out, the box followed the shrinking upper
+    /// body 25 px up onto the sky and the athlete was lost for three seconds).
+    pub fn sighting(&self, tracked: &Rect) -> Option<Rect> {
+        let body = self.body_extent()?;
+        if self.legs_seen() {
+            return Some(body);
+        }
+        let hips = self.joints.get(HIP_JOINTS).unwrap_or_default().iter().filter(|j| j.confidence >= SEEN_CONFIDENCE);
+        let (n, sum) = hips.fold((0.0, Point::new(0.0, 0.0)), |(n, s), j| (n + 1.0, Point::new(s.x + j.x, s.y + j.y)));
+        Some(if n > 0.0 { Rect::from_center(sum.x / n, sum.y / n, tracked.w, tracked.h) } else { body })
+    }
+
+    fn legs_seen(&self) -> bool {
+        self.joints.get(LEG_JOINTS).is_some_and(|legs| legs.iter().any(|j| j.confidence >= SEEN_CONFIDENCE))
     }
 
     /// The body's size in pixels (the longer side of its box): the unit that makes speeds and
@@ -139,6 +159,38 @@ mod tests {
         assert_eq!(pose.fitted_box(&tracked, 0.3), Some(whole));
         // Somewhere else: someone else's pose, the tracker's box stands.
         assert_eq!(pose.fitted_box(&Rect { x: 400.0, ..tracked }, 0.3), None);
+    }
+
+    #[test]
+    fn a_body_whose_legs_faded_out_is_sighted_at_its_hips() {
+        let unseen = Joint { x: 0.0, y: 0.0, confidence: 0.1 };
+        let mut joints = vec![unseen; 33];
+        // Head, shoulders and hips of someone in the tracker's box, legs lost to blur.
+        joints[0] = Joint { x: 120.0, y: 85.0, confidence: 0.9 };
+        joints[11] = Joint { x: 100.0, y: 110.0, confidence: 0.9 };
+        joints[12] = Joint { x: 140.0, y: 110.0, confidence: 0.9 };
+        joints[23] = Joint { x: 105.0, y: 180.0, confidence: 0.9 };
+        joints[24] = Joint { x: 135.0, y: 180.0, confidence: 0.9 };
+        let mut pose = PoseFrame { time: 0.0, score: 0.9, joints };
+        let tracked = Rect { x: 90.0, y: 70.0, w: 60.0, h: 230.0 };
+        let upper = pose.body_extent().unwrap();
+        assert!(upper.center().y < 140.0, "the upper body's centre is high: {upper:?}");
+        let sighted = pose.sighting(&tracked).unwrap();
+        assert_eq!(sighted.center(), Point::new(120.0, 180.0));
+        assert_eq!((sighted.w, sighted.h), (tracked.w, tracked.h));
+        // Upside down (a handstand), the hips are still the middle.
+        for j in &mut pose.joints {
+            j.y = 360.0 - j.y;
+        }
+        assert_eq!(pose.sighting(&tracked).unwrap().center(), Point::new(120.0, 180.0));
+        // A knee seen: the body's extent is the sighting.
+        pose.joints[25] = Joint { x: 106.0, y: 120.0, confidence: 0.9 };
+        assert_eq!(pose.sighting(&tracked), pose.body_extent());
+        // No hips either: the upper body is all there is to go by.
+        pose.joints[25] = unseen;
+        pose.joints[23] = unseen;
+        pose.joints[24] = unseen;
+        assert_eq!(pose.sighting(&tracked), pose.body_extent());
     }
 
     #[test]

@@ -658,9 +658,11 @@ impl BaseTransformImpl for AiCoachPose {
         let roi_source = estimate.as_ref().map_or("", |e| e.source.name());
         let rechecked = estimate.as_ref().is_some_and(|e| e.rechecked);
         // Tell the tracker where the body is now, before refinement delays it: it verifies its
-        // track with this when its own filter is unsure (a flip, motion blur, back light).
+        // track with this when its own filter is unsure (a flip, motion blur, back light). A
+        // tracker's athlete always comes with their box.
         let seen = estimate.as_ref().filter(|_| tracking_id != 0).and_then(|e| {
-            Some(meta::PoseSeen { pts: buffer.pts()?, tracking_id, rect: e.pose.body_extent()?, score: e.pose.score })
+            let rect = e.pose.sighting(athlete.as_ref()?)?;
+            Some(meta::PoseSeen { pts: buffer.pts()?, tracking_id, rect, score: e.pose.score })
         });
         state.last_estimate = estimate.as_ref().map(|e| (e.pose.clone(), roi_source, athlete));
         let refined = state.refiner.push(estimate.map(|e| e.pose));
