@@ -21,7 +21,8 @@
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
 //! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--max-side N] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
-//! [--follow SHARE] [--videos DIR] [--keep DIR]`
+//! [--follow SHARE] [--videos DIR] [--keep DIR]` (`--keep`: the copies, reports and, per clip,
+//! `iou.tsv`, the reported and true box and their IoU on every frame)
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
 //! (boxes scaled) or frame rate (frames dropped, each report frame scored against the box of the
@@ -394,10 +395,7 @@ fn pose_eval(args: &Args, tmp: &Path) -> Result<(), String> {
 fn vot_lt(reported: &[Option<Rect>], truth: &[Option<Rect>]) -> (f32, f32, f32) {
     let (mut p_sum, mut p_n, mut r_sum, mut r_n) = (0.0, 0, 0.0, 0);
     for (r, t) in reported.iter().zip(truth) {
-        let iou = match (r, t) {
-            (Some(r), Some(t)) => r.iou(t),
-            _ => 0.0,
-        };
+        let iou = frame_iou(r, t);
         if r.is_some() {
             p_sum += iou;
             p_n += 1;
@@ -411,6 +409,25 @@ fn vot_lt(reported: &[Option<Rect>], truth: &[Option<Rect>]) -> (f32, f32, f32) 
     let r = if r_n > 0 { r_sum / r_n as f32 } else { 0.0 };
     let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
     (p, r, f)
+}
+
+/// One frame's overlap: 0 where either box is missing.
+fn frame_iou(reported: &Option<Rect>, truth: &Option<Rect>) -> f32 {
+    match (reported, truth) {
+        (Some(r), Some(t)) => r.iou(t),
+        _ => 0.0,
+    }
+}
+
+/// Frame by frame, the reported box, the true one and their IoU (`--keep`: where the
+/// tracker loses its F).
+fn write_ious(path: &Path, reported: &[Option<Rect>], truth: &[Option<Rect>]) -> Result<(), String> {
+    let cell = |b: &Option<Rect>| b.map_or("-".into(), |b| format!("{:.0},{:.0},{:.0},{:.0}", b.x, b.y, b.w, b.h));
+    let mut text = String::from("frame\treported\ttruth\tiou\n");
+    for (i, (r, t)) in reported.iter().zip(truth).enumerate() {
+        text += &format!("{i}\t{}\t{}\t{:.2}\n", cell(r), cell(t), frame_iou(r, t));
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// A re-encoded copy of a clip (`--width`, `--fps`, `--blur`, `--follow`) and how its frames
@@ -610,6 +627,9 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
             }
         };
         let (p, r, f) = vot_lt(&reported, &boxes);
+        if args.keep.is_some() {
+            write_ious(&out.join("iou.tsv"), &reported, &boxes)?;
+        }
         println!(
             "   {:<16} frames {:>4}  athlete visible {:>4}  reported {:>4}  precision {p:.3}  recall {r:.3}  F {f:.3}",
             fixture.file_stem().unwrap().to_string_lossy(),
@@ -668,6 +688,21 @@ mod tests {
         // Not reported while visible: recall halves.
         let (p, r, _) = vot_lt(&[b, None], &[b, b]);
         assert_eq!((p, r), (1.0, 0.5));
+    }
+
+    #[test]
+    fn the_iou_table_has_a_line_per_frame_with_misses_at_zero() {
+        let b = Some(Rect { x: 0.0, y: 0.0, w: 10.0, h: 10.0 });
+        let half = Some(Rect { x: 5.0, y: 0.0, w: 10.0, h: 10.0 });
+        let path = std::env::temp_dir().join(format!("aicoach-iou-{}.tsv", std::process::id()));
+        write_ious(&path, &[b, half, None], &[b, b, b]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            text,
+            "frame\treported\ttruth\tiou\n0\t0,0,10,10\t0,0,10,10\t1.00\n1\t5,0,10,10\t0,0,10,10\t0.33\n\
+             2\t-\t0,0,10,10\t0.00\n"
+        );
     }
 
     #[test]
