@@ -88,7 +88,21 @@ impl PersonDetector {
     /// People in the whole frame: letterboxed to the model's input, or stretched to it for the
     /// pedestrian SSD, which was trained on stretched frames.
     pub fn detect<S: RgbSource + ?Sized>(&mut self, frame: &S) -> Result<Vec<Detection>> {
-        let (w, h) = (frame.width(), frame.height());
+        let (region, size) = self.whole_frame(frame.width(), frame.height());
+        self.run(frame, &region, size)
+    }
+
+    /// People upside down in the whole frame (a handstand, a flip, legs in the air after a
+    /// fall), whom detectors trained on upright people miss: [`Self::detect`] on the frame
+    /// turned half a turn, boxes in the frame's own pixels.
+    pub fn detect_upside_down<S: RgbSource + ?Sized>(&mut self, frame: &S) -> Result<Vec<Detection>> {
+        let (region, size) = self.whole_frame(frame.width(), frame.height());
+        let turned = RotatedRect { rotation: std::f32::consts::PI, ..region };
+        self.run(frame, &turned, size)
+    }
+
+    /// The region of a `w` x `h` frame the model sees whole, and the input size it is fed at.
+    fn whole_frame(&self, w: u32, h: u32) -> (RotatedRect, (usize, usize)) {
         let size = self.input_size_for(w, h);
         let region = match self.decoder {
             Decoder::SsdLite(_) => RotatedRect {
@@ -99,7 +113,7 @@ impl PersonDetector {
             },
             _ => RotatedRect::letterbox_to(w, h, size.0, size.1),
         };
-        self.run(frame, &region, size)
+        (region, size)
     }
 
     /// People inside `region` of the frame (e.g. around where the athlete was last seen);

@@ -26,12 +26,14 @@ impl Detection {
         Self { score, bbox, face: None, keypoints: Vec::new() }
     }
 
-    /// A box-only detection between two opposite corners (top-left `p0`, bottom-right `p1`),
-    /// as a decoder computes them; `None` for a corner that is not finite or a box that is
-    /// empty or inverted (a model's nonsense output, never a person).
+    /// A box-only detection between two opposite corners, as a decoder computes them (top-left
+    /// `p0`, bottom-right `p1`; the other way round from a region turned half a turn); `None`
+    /// for a corner that is not finite or a box that is empty (a model's nonsense output, never
+    /// a person).
     pub fn from_corners(score: f32, p0: Point, p1: Point) -> Option<Self> {
         let finite = [p0.x, p0.y, p1.x, p1.y].iter().all(|v| v.is_finite());
-        (finite && p1.x > p0.x && p1.y > p0.y).then(|| Self::boxed(Rect::from_corners(p0.x, p0.y, p1.x, p1.y), score))
+        let (x0, x1, y0, y1) = (p0.x.min(p1.x), p0.x.max(p1.x), p0.y.min(p1.y), p0.y.max(p1.y));
+        (finite && x1 > x0 && y1 > y0).then(|| Self::boxed(Rect::from_corners(x0, y0, x1, y1), score))
     }
 }
 
@@ -73,7 +75,8 @@ mod tests {
         assert_eq!((d.score, d.bbox), (0.7, Rect { x: 1.0, y: 2.0, w: 10.0, h: 20.0 }));
         assert!(d.face.is_none() && d.keypoints.is_empty());
         assert!(Detection::from_corners(0.7, Point::new(f32::NAN, 2.0), Point::new(11.0, 22.0)).is_none());
-        assert!(Detection::from_corners(0.7, Point::new(11.0, 2.0), Point::new(1.0, 22.0)).is_none());
+        let turned = Detection::from_corners(0.7, Point::new(11.0, 22.0), Point::new(1.0, 2.0)).unwrap();
+        assert_eq!(turned.bbox, d.bbox);
         assert!(Detection::from_corners(0.7, Point::new(1.0, 2.0), Point::new(1.0, 22.0)).is_none());
     }
 }

@@ -218,6 +218,39 @@ fn the_search_detector_finds_the_athlete_the_first_one_misses() {
     }
 }
 
+/// An athlete upside down (a handstand, a flip, legs in the air after a fall) is found on the
+/// first frame: the large woman of an AIC photo, in a square around her as the development
+/// evaluation cuts it, turned half round by `videoflip`. With `search-upside-down=false`
+/// (upright looks alone) the one box found scored 0.44, on her neighbour's legs.
+#[test]
+fn an_athlete_upside_down_has_a_box_on_the_first_frame() {
+    init();
+    let photo = common::shared_video("mmpose/aic/ff945ae2e729f24eea992814639d59b3bdec8bd8.jpg");
+    // test_aic.json: her box (33, 73, 493 x 566) in the 950 x 641 photo; the square of 1.5 x
+    // 566 = 849 px around its centre starts at (-145, -68), black past the photo's edges.
+    let (left, top, side) = (-145, -68, 849);
+    let (right, bottom) = (950 - (left + side), 641 - (top + side));
+    let upright = aicoach_vision::Rect { x: (33 - left) as f32, y: (73 - top) as f32, w: 493.0, h: 566.0 };
+    let turned = aicoach_vision::Rect {
+        x: side as f32 - upright.x - upright.w,
+        y: side as f32 - upright.y - upright.h,
+        ..upright
+    };
+    let athlete = |props: &str| {
+        let sample = common::first_sample(&format!(
+            "filesrc location={} ! decodebin ! videoconvert ! \
+             videobox left={left} right={right} top={top} bottom={bottom} fill=black ! videoflip video-direction=180 ! \
+             imagefreeze num-buffers=1 ! aicoachdetect {props} ! aicoachtrack ! appsink name=sink",
+            photo.display()
+        ));
+        meta::athlete(sample.buffer().unwrap()).map(|a| a.rect)
+    };
+    let found = athlete("").unwrap_or_else(|| panic!("no athlete box"));
+    assert!(found.iou(&turned) >= 0.7, "{found:?}, she is at {turned:?}");
+    let upright_only = athlete("search-upside-down=false");
+    assert!(upright_only.is_none_or(|r| r.iou(&turned) < 0.5), "upright looks alone find her now: {upright_only:?}");
+}
+
 #[test]
 fn without_onnx_runtime_auto_warns_that_the_models_run_on_tract() {
     // In a child process: ONNX Runtime, once loaded, stays loaded for the whole process.

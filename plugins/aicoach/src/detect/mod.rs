@@ -3,7 +3,8 @@
  * element-aicoachdetect:
  *
  * Finds people in raw video with a person detector (NanoDet by default, joined by the pedestrian
- * SSD while the athlete is looked for; or BlazePose's) and attaches each
+ * SSD and by its own look at the frame turned upside down while the athlete is looked for; or
+ * BlazePose's) and attaches each
  * as a `GstVideoRegionOfInterestMeta` of type `person`, with an `aicoach/od` parameter
  * structure (`x`, `y`, `w`, `h`, `loc_conf_lvl`, `obj_type`).
  *
