@@ -138,17 +138,23 @@ mod tests {
         assert!(carried.joints.iter().all(|j| *j == Joint { x: 15.0, y: 18.0, confidence: 0.7 }));
     }
 
-    #[test]
-    fn the_box_fits_a_whole_body_and_keeps_the_trackers_where_no_leg_is_seen() {
-        let unseen = Joint { x: 0.0, y: 0.0, confidence: 0.1 };
-        let mut joints = vec![unseen; 33];
-        // Shoulders and hips of someone standing in the tracker's box, legs not found.
+    const UNSEEN: Joint = Joint { x: 0.0, y: 0.0, confidence: 0.1 };
+
+    /// Head, shoulders and hips of someone standing in a tracker's box (returned too), legs not
+    /// found (blur, snow, or the model missed them).
+    fn legs_unseen() -> (PoseFrame, Rect) {
+        let mut joints = vec![UNSEEN; 33];
+        joints[0] = Joint { x: 120.0, y: 80.0, confidence: 0.9 };
         joints[11] = Joint { x: 100.0, y: 100.0, confidence: 0.9 };
         joints[12] = Joint { x: 140.0, y: 100.0, confidence: 0.9 };
         joints[23] = Joint { x: 105.0, y: 180.0, confidence: 0.9 };
         joints[24] = Joint { x: 135.0, y: 180.0, confidence: 0.9 };
-        let mut pose = PoseFrame { time: 0.0, score: 0.9, joints };
-        let tracked = Rect { x: 90.0, y: 70.0, w: 60.0, h: 230.0 };
+        (PoseFrame { time: 0.0, score: 0.9, joints }, Rect { x: 90.0, y: 60.0, w: 60.0, h: 240.0 })
+    }
+
+    #[test]
+    fn the_box_fits_a_whole_body_and_keeps_the_trackers_where_no_leg_is_seen() {
+        let (mut pose, tracked) = legs_unseen();
         let upper = pose.body_extent().unwrap();
         assert!(upper.y + upper.h < 200.0, "the joints' box ends at the hips: {upper:?}");
         assert_eq!(pose.fitted_box(&tracked, 0.3), Some(upper.union(&tracked)));
@@ -163,16 +169,7 @@ mod tests {
 
     #[test]
     fn a_body_whose_legs_faded_out_is_sighted_at_its_hips() {
-        let unseen = Joint { x: 0.0, y: 0.0, confidence: 0.1 };
-        let mut joints = vec![unseen; 33];
-        // Head, shoulders and hips of someone in the tracker's box, legs lost to blur.
-        joints[0] = Joint { x: 120.0, y: 85.0, confidence: 0.9 };
-        joints[11] = Joint { x: 100.0, y: 110.0, confidence: 0.9 };
-        joints[12] = Joint { x: 140.0, y: 110.0, confidence: 0.9 };
-        joints[23] = Joint { x: 105.0, y: 180.0, confidence: 0.9 };
-        joints[24] = Joint { x: 135.0, y: 180.0, confidence: 0.9 };
-        let mut pose = PoseFrame { time: 0.0, score: 0.9, joints };
-        let tracked = Rect { x: 90.0, y: 70.0, w: 60.0, h: 230.0 };
+        let (mut pose, tracked) = legs_unseen();
         let upper = pose.body_extent().unwrap();
         assert!(upper.center().y < 140.0, "the upper body's centre is high: {upper:?}");
         let sighted = pose.sighting(&tracked).unwrap();
@@ -187,9 +184,9 @@ mod tests {
         pose.joints[25] = Joint { x: 106.0, y: 120.0, confidence: 0.9 };
         assert_eq!(pose.sighting(&tracked), pose.body_extent());
         // No hips either: the upper body is all there is to go by.
-        pose.joints[25] = unseen;
-        pose.joints[23] = unseen;
-        pose.joints[24] = unseen;
+        pose.joints[25] = UNSEEN;
+        pose.joints[23] = UNSEEN;
+        pose.joints[24] = UNSEEN;
         assert_eq!(pose.sighting(&tracked), pose.body_extent());
     }
 
