@@ -55,6 +55,11 @@ const BODY_PAD_ABOVE: f32 = 0.12;
 /// of a person's height, 8 % of the joints' box, which stops at the eyes and soles).
 const BODY_HALF_DEPTH: f32 = 0.08;
 
+/// Where the joints seen with confidence are.
+fn seen_points(joints: &[Joint]) -> impl Iterator<Item = Point> + '_ {
+    joints.iter().filter(|j| j.confidence >= SEEN_CONFIDENCE).map(Joint::point)
+}
+
 impl PoseFrame {
     /// This pose moved by (`dx`, `dy`) and stamped `time`: the last pose carried onto a frame
     /// that was not analysed, following the athlete's box.
@@ -65,8 +70,7 @@ impl PoseFrame {
 
     /// The box around the joints seen with confidence, or around all of them if none are.
     pub fn bounding_box(&self) -> Option<Rect> {
-        let seen = self.joints.iter().filter(|j| j.confidence >= SEEN_CONFIDENCE).map(Joint::point);
-        Rect::bounding(seen).or_else(|| Rect::bounding(self.joints.iter().map(Joint::point)))
+        Rect::bounding(seen_points(&self.joints)).or_else(|| Rect::bounding(self.joints.iter().map(Joint::point)))
     }
 
     /// The box the whole body fills: the seen joints' box widened past the outermost joint
@@ -110,13 +114,12 @@ impl PoseFrame {
         if self.legs_seen() {
             return Some(body);
         }
-        let hips = self.joints.get(HIP_JOINTS).unwrap_or_default().iter().filter(|j| j.confidence >= SEEN_CONFIDENCE);
-        let (n, sum) = hips.fold((0.0, Point::new(0.0, 0.0)), |(n, s), j| (n + 1.0, Point::new(s.x + j.x, s.y + j.y)));
-        Some(if n > 0.0 { Rect::from_center(sum.x / n, sum.y / n, tracked.w, tracked.h) } else { body })
+        let hips = Rect::bounding(seen_points(self.joints.get(HIP_JOINTS).unwrap_or_default()));
+        Some(hips.map_or(body, |h| Rect::from_center(h.center().x, h.center().y, tracked.w, tracked.h)))
     }
 
     fn legs_seen(&self) -> bool {
-        self.joints.get(LEG_JOINTS).is_some_and(|legs| legs.iter().any(|j| j.confidence >= SEEN_CONFIDENCE))
+        self.joints.get(LEG_JOINTS).is_some_and(|legs| seen_points(legs).next().is_some())
     }
 
     /// The body's size in pixels (the longer side of its box): the unit that makes speeds and
