@@ -228,20 +228,16 @@ fn an_athlete_upside_down_has_a_box_on_the_first_frame() {
     let photo = common::shared_video("mmpose/aic/ff945ae2e729f24eea992814639d59b3bdec8bd8.jpg");
     // test_aic.json: her box (33, 73, 493 x 566) in the 950 x 641 photo; the square of 1.5 x
     // 566 = 849 px around its centre starts at (-145, -68), black past the photo's edges.
-    let (left, top, side) = (-145, -68, 849);
-    let (right, bottom) = (950 - (left + side), 641 - (top + side));
-    let upright = aicoach_vision::Rect { x: (33 - left) as f32, y: (73 - top) as f32, w: 493.0, h: 566.0 };
-    let turned = aicoach_vision::Rect {
-        x: side as f32 - upright.x - upright.w,
-        y: side as f32 - upright.y - upright.h,
-        ..upright
-    };
+    let cut = common::SquareCut { photo_w: 950, photo_h: 641, left: -145, top: -68, side: 849 };
+    let upright = cut.in_square(aicoach_vision::Rect { x: 33.0, y: 73.0, w: 493.0, h: 566.0 });
+    let side = cut.side as f32;
+    let turned = aicoach_vision::Rect { x: side - upright.x - upright.w, y: side - upright.y - upright.h, ..upright };
     let athlete = |props: &str| {
         let sample = common::first_sample(&format!(
-            "filesrc location={} ! decodebin ! videoconvert ! \
-             videobox left={left} right={right} top={top} bottom={bottom} fill=black ! videoflip video-direction=180 ! \
+            "filesrc location={} ! decodebin ! videoconvert ! {} ! videoflip video-direction=180 ! \
              imagefreeze num-buffers=1 ! aicoachdetect {props} ! aicoachtrack ! appsink name=sink",
-            photo.display()
+            photo.display(),
+            cut.videobox()
         ));
         meta::athlete(sample.buffer().unwrap()).map(|a| a.rect)
     };

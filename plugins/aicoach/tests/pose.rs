@@ -292,29 +292,21 @@ fn a_neighbour_in_view_is_not_the_skeleton_reported() {
 fn a_neighbour_beside_the_athlete_in_a_small_photo_is_not_the_skeleton_reported() {
     init();
     let photo = common::shared_video("mmpose/aic/054d9ce9201beffc76e5ff2169d2af2f027002ca.jpg");
-    // test_aic.json: the middle woman's box in the 900x600 photo.
-    let (photo_w, photo_h) = (900, 600);
-    let athlete = Rect { x: 279.0, y: 55.0, w: 213.0, h: 544.0 };
-    // The square: side 1.5 x 544 = 816 around the box's centre (385.5, 327), from (-22, -81),
-    // black past the photo's left, top and bottom edges (`videobox` pads where its values are
-    // negative and crops where they are positive).
-    let (left, top, side) = (-22, -81, 816);
-    let (right, bottom) = (photo_w - (left + side), photo_h - (top + side));
+    // test_aic.json: the middle woman's box in the 900x600 photo. The square: side 1.5 x 544 =
+    // 816 around the box's centre (385.5, 327), from (-22, -81), black past the photo's left,
+    // top and bottom edges.
+    let cut = common::SquareCut { photo_w: 900, photo_h: 600, left: -22, top: -81, side: 816 };
+    let athlete = cut.in_square(Rect { x: 279.0, y: 55.0, w: 213.0, h: 544.0 });
     for size in [128u32, 112, 96] {
-        let k = size as f32 / side as f32;
+        let k = size as f32 / cut.side as f32;
         let (pipeline, sink) = common::playing(&format!(
-            "filesrc location={} ! decodebin ! videoconvert ! \
-             videobox left={left} right={right} top={top} bottom={bottom} fill=black ! videoscale ! \
+            "filesrc location={} ! decodebin ! videoconvert ! {} ! videoscale ! \
              video/x-raw,width={size},height={size} ! imagefreeze num-buffers=3 ! \
              aicoachdetect ! aicoachtrack ! aicoachpose min-confidence=0 ! appsink name=sink sync=false",
-            photo.display()
+            photo.display(),
+            cut.videobox()
         ));
-        let in_crop = Rect {
-            x: (athlete.x - left as f32) * k,
-            y: (athlete.y - top as f32) * k,
-            w: athlete.w * k,
-            h: athlete.h * k,
-        };
+        let in_crop = Rect { x: athlete.x * k, y: athlete.y * k, w: athlete.w * k, h: athlete.h * k };
         let mut frames = 0;
         while let Ok(sample) = sink.pull_sample() {
             let pose = meta::read_pose(sample.buffer().unwrap()).unwrap_or_else(|| panic!("{size} px: no pose"));

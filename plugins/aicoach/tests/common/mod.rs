@@ -92,6 +92,30 @@ pub fn first_error(launch: &str) -> String {
     }
 }
 
+/// A square cut from a photo as the development evaluation cuts one around a person: `side`
+/// pixels from (`left`, `top`) of the `photo_w` x `photo_h` photo, black past its edges.
+pub struct SquareCut {
+    pub photo_w: i32,
+    pub photo_h: i32,
+    pub left: i32,
+    pub top: i32,
+    pub side: i32,
+}
+
+impl SquareCut {
+    /// The `videobox` element that cuts it (it pads where its values are negative and crops
+    /// where they are positive).
+    pub fn videobox(&self) -> String {
+        let (right, bottom) = (self.photo_w - (self.left + self.side), self.photo_h - (self.top + self.side));
+        format!("videobox left={} right={right} top={} bottom={bottom} fill=black", self.left, self.top)
+    }
+
+    /// A box of the photo in the square's pixels.
+    pub fn in_square(&self, r: aicoach_vision::Rect) -> aicoach_vision::Rect {
+        aicoach_vision::Rect { x: r.x - self.left as f32, y: r.y - self.top as f32, ..r }
+    }
+}
+
 /// A fresh, empty folder for one test's files.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("aicoach-test-{}-{name}", std::process::id()));
