@@ -47,6 +47,9 @@ fn preprocessing(c: &mut Criterion) {
         crop_to_tensor_with(&frame_view, roi, (size, size), Layout::Nhwc, &Normalization::UNIT, Shrink::Smooth)
     };
     g.bench_function("landmark-256-rotated-i420-smooth", |b| b.iter(|| smooth(black_box(&roi), 256)));
+    // An athlete about 350 px tall: the crop shrinks by 1.5, under the half-size copy's reach.
+    let near = RotatedRect { width: 384.0, height: 384.0, ..roi };
+    g.bench_function("landmark-256-rotated-i420-smooth-384", |b| b.iter(|| smooth(black_box(&near), 256)));
     g.bench_function("nanodet-416-letterbox-nchw-bgr-i420", |b| {
         b.iter(|| crop_to_tensor(&frame_view, black_box(&letterbox), 416, Layout::Nchw, &Normalization::NANODET))
     });

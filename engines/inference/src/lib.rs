@@ -9,7 +9,6 @@
 pub mod backend;
 pub mod blazepose;
 pub mod error;
-mod half_size;
 pub mod landmarker;
 pub mod models;
 pub mod movenet;
@@ -19,6 +18,7 @@ pub mod onnx_graph;
 pub mod person_detector;
 pub mod pose;
 pub mod preprocess;
+mod region_copy;
 pub mod ssdlite;
 pub mod tensor;
 

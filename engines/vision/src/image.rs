@@ -59,6 +59,13 @@ pub trait RgbSource {
     fn native_mean_2x2(&self, x: u32, y: u32) -> [f32; 3] {
         mean_2x2_pixel_by_pixel(self, x, y)
     }
+    /// Appends the [`Self::native`] pixels of row `y` from column `xs.start` up to `xs.end`
+    /// (callers keep `xs.end` <= width and y < height) to `out`: what copying a region reads,
+    /// row by row.
+    #[inline]
+    fn extend_native_row(&self, y: u32, xs: std::ops::Range<u32>, out: &mut Vec<[f32; 3]>) {
+        out.extend(xs.map(|x| self.native(x, y)));
+    }
     /// [`Self::native`] values (or averages of them) to RGB.
     #[inline]
     fn native_to_rgb(&self, v: [f32; 3]) -> [f32; 3] {
@@ -201,6 +208,14 @@ impl<'a> YuvView<'a> {
     }
 }
 
+/// A luma byte as [`YuvView`]'s native value. Luma outside the nominal 16..=235 turns into RGB
+/// outside 0..=255, which per-pixel conversion clamps; clamping it here keeps averages of dark
+/// (or bright) edges equal to averages of the converted pixels.
+#[inline]
+fn clamped_luma(v: u8) -> f32 {
+    (v as f32).clamp(16.0, 235.0)
+}
+
 impl RgbSource for YuvView<'_> {
     fn width(&self) -> u32 {
         self.width
@@ -214,10 +229,7 @@ impl RgbSource for YuvView<'_> {
     }
     #[inline]
     fn native(&self, x: u32, y: u32) -> [f32; 3] {
-        // Luma outside the nominal 16..=235 turns into RGB outside 0..=255, which per-pixel
-        // conversion clamps; clamping it here keeps averages of dark (or bright) edges equal
-        // to averages of the converted pixels.
-        let luma = (self.y[y as usize * self.y_stride + x as usize] as f32).clamp(16.0, 235.0);
+        let luma = clamped_luma(self.y[y as usize * self.y_stride + x as usize]);
         let ci = (y as usize / 2) * self.uv_stride + (x as usize / 2) * self.uv_step;
         [luma, self.u[ci] as f32, self.v[ci] as f32]
     }
@@ -226,12 +238,23 @@ impl RgbSource for YuvView<'_> {
         let (x, y) = (x as usize, y as usize);
         let i = y * self.y_stride + x;
         let (top, bottom) = (&self.y[i..i + 2], &self.y[i + self.y_stride..i + self.y_stride + 2]);
-        let luma = |v: u8| (v as f32).clamp(16.0, 235.0);
         // Summed in the order the generic mean adds them, so both give the same bits.
-        let sum = luma(top[0]) + luma(top[1]) + luma(bottom[0]) + luma(bottom[1]);
+        let sum = clamped_luma(top[0]) + clamped_luma(top[1]) + clamped_luma(bottom[0]) + clamped_luma(bottom[1]);
         // An even-aligned 2x2 block shares one chroma sample.
         let ci = (y / 2) * self.uv_stride + (x / 2) * self.uv_step;
         [sum * 0.25, self.u[ci] as f32, self.v[ci] as f32]
+    }
+    #[inline]
+    fn extend_native_row(&self, y: u32, xs: std::ops::Range<u32>, out: &mut Vec<[f32; 3]>) {
+        // One slice per plane and row instead of an index per pixel and plane.
+        let (x0, x1) = (xs.start as usize, xs.end as usize);
+        let luma = &self.y[y as usize * self.y_stride..][x0..x1];
+        let chroma_row = (y as usize / 2) * self.uv_stride;
+        let (u, v) = (&self.u[chroma_row..], &self.v[chroma_row..]);
+        out.extend(luma.iter().zip(x0..x1).map(|(&l, x)| {
+            let ci = (x / 2) * self.uv_step;
+            [clamped_luma(l), u[ci] as f32, v[ci] as f32]
+        }));
     }
     /// BT.601 limited range.
     #[inline]
@@ -374,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn a_yuv_2x2_mean_is_the_mean_of_its_four_pixels_to_the_bit() {
+    fn a_yuv_2x2_mean_and_a_row_read_at_once_are_its_pixels_to_the_bit() {
         // 6x4 I420 and NV12 with luma outside 16..=235 (clamped per pixel) and varied chroma.
         let y: Vec<u8> = (0..24u32).map(|i| (i * 53 % 256) as u8).collect();
         let (u, v): (Vec<u8>, Vec<u8>) =
@@ -389,6 +412,14 @@ mod tests {
                     (0..3).for_each(|c| sum[c] += p[c]);
                 }
                 assert_eq!(view.native_mean_2x2(x, y), sum.map(|s| s * 0.25), "({x}, {y})");
+            }
+            // A row read at once: the pixels one by one, from odd and even columns.
+            for (row, xs) in [(0, 0..6), (1, 1..4), (3, 3..6)] {
+                let mut out = vec![[0.0; 3]];
+                view.extend_native_row(row, xs.clone(), &mut out);
+                let one_by_one: Vec<[f32; 3]> =
+                    std::iter::once([0.0; 3]).chain(xs.map(|x| view.native(x, row))).collect();
+                assert_eq!(out, one_by_one, "row {row}");
             }
         }
     }

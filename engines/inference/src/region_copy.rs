@@ -1,30 +1,63 @@
 // SPDX-License-Identifier: MPL-2.0
-//! A frame region shrunk to half its size, each pixel the mean of a 2x2 block in the source's
-//! own colour space: what a crop that shrinks by two or more samples instead of the frame. Its
-//! pixels are few and contiguous, so the crop's scattered reads stay in cache and each covers
-//! four frame pixels.
+//! A frame region copied in the source's own colour space, whole or shrunk to half its size
+//! (each pixel the mean of a 2x2 block): what a crop that shrinks the picture samples instead of
+//! the frame. Its pixels are contiguous and already decoded (a YUV pixel is three reads from
+//! two planes), so the crop's scattered reads, four bilinear taps of four pixels each per crop
+//! pixel, stay in cache; halved, each also covers four frame pixels.
 
 use aicoach_vision::geometry::{Point, Rect, RotatedRect};
 use aicoach_vision::image::RgbSource;
 
-pub struct HalfSize<'a, S: ?Sized> {
+pub struct RegionCopy<'a, S: ?Sized> {
     src: &'a S,
     /// Native values, row by row.
     data: Vec<[f32; 3]>,
     width: u32,
     height: u32,
-    /// The frame position of the region's top-left corner (even coordinates).
+    /// The frame position of the region's top-left corner (even coordinates when halved).
     origin: (u32, u32),
-    /// Half-size pixels the image moved up and left ([`Self::blur_2x2`]).
+    /// Frame pixels per copied pixel along a side: 1 or 2.
+    scale: f32,
+    /// Copied pixels the image moved up and left ([`Self::blur_2x2`]).
     shift: f32,
 }
 
-impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
+impl<'a, S: RgbSource + ?Sized> RegionCopy<'a, S> {
+    /// The part of `src` under `region` (frame pixels, grown by two for the samplers' reach,
+    /// clipped to the frame), pixel for pixel: a crop sampling it reads what it would read from
+    /// the frame, beyond whose edge it still finds nothing (`fill`). `None` when the region
+    /// misses the frame.
+    #[inline(always)]
+    pub fn whole(src: &'a S, region: &Rect) -> Option<Self> {
+        let (fw, fh) = (src.width() as i64, src.height() as i64);
+        let x0 = (region.x.floor() as i64 - 2).clamp(0, fw);
+        let y0 = (region.y.floor() as i64 - 2).clamp(0, fh);
+        let x1 = ((region.x + region.w).ceil() as i64 + 2).clamp(x0, fw);
+        let y1 = ((region.y + region.h).ceil() as i64 + 2).clamp(y0, fh);
+        let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        if w == 0 || h == 0 {
+            return None;
+        }
+        let mut data = Vec::with_capacity(w * h);
+        for y in y0 as u32..y1 as u32 {
+            src.extend_native_row(y, x0 as u32..x1 as u32, &mut data);
+        }
+        Some(Self {
+            src,
+            data,
+            width: w as u32,
+            height: h as u32,
+            origin: (x0 as u32, y0 as u32),
+            scale: 1.0,
+            shift: 0.0,
+        })
+    }
+
     /// The part of `src` under `region` (frame pixels, grown by a pixel for the samplers'
     /// reach, clipped to the frame), halved. Frame pixels beyond the frame's edge count as
     /// `fill` (native), as padding would; `None` when the region misses the frame.
     #[inline(always)]
-    pub fn around(src: &'a S, region: &Rect, fill: [f32; 3]) -> Option<Self> {
+    pub fn halved(src: &'a S, region: &Rect, fill: [f32; 3]) -> Option<Self> {
         let (fw, fh) = (src.width() as i64, src.height() as i64);
         let even_down = |v: f32| ((v.floor() as i64 - 2).max(0) / 2) * 2;
         let x0 = even_down(region.x).min(fw);
@@ -57,7 +90,15 @@ impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
                 data.push(sum.map(|s| s * 0.25));
             }
         }
-        Some(Self { src, data, width: w as u32, height: h as u32, origin: (x0 as u32, y0 as u32), shift: 0.0 })
+        Some(Self {
+            src,
+            data,
+            width: w as u32,
+            height: h as u32,
+            origin: (x0 as u32, y0 as u32),
+            scale: 2.0,
+            shift: 0.0,
+        })
     }
 
     /// Each pixel replaced by the mean of the 2x2 block it starts (the last row and column
@@ -83,17 +124,17 @@ impl<'a, S: RgbSource + ?Sized> HalfSize<'a, S> {
 
     /// `roi` (frame pixels) in this image's pixels.
     pub fn roi(&self, roi: &RotatedRect) -> RotatedRect {
-        let (ox, oy) = (self.origin.0 as f32, self.origin.1 as f32);
+        let (ox, oy, s) = (self.origin.0 as f32, self.origin.1 as f32, self.scale);
         RotatedRect {
-            center: Point::new((roi.center.x - ox) / 2.0 - self.shift, (roi.center.y - oy) / 2.0 - self.shift),
-            width: roi.width / 2.0,
-            height: roi.height / 2.0,
+            center: Point::new((roi.center.x - ox) / s - self.shift, (roi.center.y - oy) / s - self.shift),
+            width: roi.width / s,
+            height: roi.height / s,
             rotation: roi.rotation,
         }
     }
 }
 
-impl<S: RgbSource + ?Sized> RgbSource for HalfSize<'_, S> {
+impl<S: RgbSource + ?Sized> RgbSource for RegionCopy<'_, S> {
     fn width(&self) -> u32 {
         self.width
     }
@@ -128,7 +169,7 @@ mod tests {
         // 4x2 grey ramp: 0, 10, 20, 30 on both rows.
         let data: Vec<u8> = (0..2).flat_map(|_| [0u8, 10, 20, 30]).flat_map(|v| [v, v, v]).collect();
         let view = PackedView::rgb(&data, 4, 2).unwrap();
-        let half = HalfSize::around(&view, &Rect { x: 0.0, y: 0.0, w: 4.0, h: 2.0 }, [0.0; 3]).unwrap();
+        let half = RegionCopy::halved(&view, &Rect { x: 0.0, y: 0.0, w: 4.0, h: 2.0 }, [0.0; 3]).unwrap();
         assert_eq!((half.width(), half.height()), (2, 1));
         assert_eq!(half.rgb(0, 0), [5.0; 3]);
         assert_eq!(half.rgb(1, 0), [25.0; 3]);
@@ -142,7 +183,7 @@ mod tests {
         // 6x4 frame, grey ramp along x: 0, 10, ..., 50; halved: 5, 25, 45 on both rows.
         let data: Vec<u8> = (0..4).flat_map(|_| (0..6).map(|x| 10 * x as u8)).flat_map(|v| [v, v, v]).collect();
         let view = PackedView::rgb(&data, 6, 4).unwrap();
-        let mut half = HalfSize::around(&view, &Rect { x: 0.0, y: 0.0, w: 6.0, h: 4.0 }, [0.0; 3]).unwrap();
+        let mut half = RegionCopy::halved(&view, &Rect { x: 0.0, y: 0.0, w: 6.0, h: 4.0 }, [0.0; 3]).unwrap();
         assert_eq!((half.width(), half.height()), (3, 2));
         let roi = RotatedRect { center: Point::new(3.0, 2.0), width: 2.0, height: 2.0, rotation: 0.0 };
         let before = half.roi(&roi).center;
@@ -163,9 +204,9 @@ mod tests {
     fn beyond_the_frame_is_fill_and_a_region_off_the_frame_is_none() {
         let data = [100u8; 3 * 3];
         let view = PackedView::rgb(&data, 3, 1).unwrap();
-        let half = HalfSize::around(&view, &Rect { x: 0.0, y: 0.0, w: 3.0, h: 1.0 }, [0.0; 3]).unwrap();
+        let half = RegionCopy::halved(&view, &Rect { x: 0.0, y: 0.0, w: 3.0, h: 1.0 }, [0.0; 3]).unwrap();
         // The last block holds one frame pixel and three beyond the edge.
         assert_eq!(half.rgb(1, 0), [25.0; 3]);
-        assert!(HalfSize::around(&view, &Rect { x: 50.0, y: 50.0, w: 3.0, h: 3.0 }, [0.0; 3]).is_none());
+        assert!(RegionCopy::halved(&view, &Rect { x: 50.0, y: 50.0, w: 3.0, h: 3.0 }, [0.0; 3]).is_none());
     }
 }
