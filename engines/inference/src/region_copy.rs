@@ -23,17 +23,17 @@ pub struct RegionCopy<'a, S: ?Sized> {
 }
 
 impl<'a, S: RgbSource + ?Sized> RegionCopy<'a, S> {
+    fn new(src: &'a S, data: Vec<[f32; 3]>, (w, h): (usize, usize), (x0, y0): (i64, i64), scale: f32) -> Self {
+        Self { src, data, width: w as u32, height: h as u32, origin: (x0 as u32, y0 as u32), scale, shift: 0.0 }
+    }
+
     /// The part of `src` under `region` (frame pixels, grown by two for the samplers' reach,
     /// clipped to the frame), pixel for pixel: a crop sampling it reads what it would read from
     /// the frame, beyond whose edge it still finds nothing (`fill`). `None` when the region
     /// misses the frame.
     #[inline(always)]
     pub fn whole(src: &'a S, region: &Rect) -> Option<Self> {
-        let (fw, fh) = (src.width() as i64, src.height() as i64);
-        let x0 = (region.x.floor() as i64 - 2).clamp(0, fw);
-        let y0 = (region.y.floor() as i64 - 2).clamp(0, fh);
-        let x1 = ((region.x + region.w).ceil() as i64 + 2).clamp(x0, fw);
-        let y1 = ((region.y + region.h).ceil() as i64 + 2).clamp(y0, fh);
+        let (x0, y0, x1, y1) = span(src, region, 1);
         let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
         if w == 0 || h == 0 {
             return None;
@@ -42,15 +42,7 @@ impl<'a, S: RgbSource + ?Sized> RegionCopy<'a, S> {
         for y in y0 as u32..y1 as u32 {
             src.extend_native_row(y, x0 as u32..x1 as u32, &mut data);
         }
-        Some(Self {
-            src,
-            data,
-            width: w as u32,
-            height: h as u32,
-            origin: (x0 as u32, y0 as u32),
-            scale: 1.0,
-            shift: 0.0,
-        })
+        Some(Self::new(src, data, (w, h), (x0, y0), 1.0))
     }
 
     /// The part of `src` under `region` (frame pixels, grown by a pixel for the samplers'
@@ -59,11 +51,7 @@ impl<'a, S: RgbSource + ?Sized> RegionCopy<'a, S> {
     #[inline(always)]
     pub fn halved(src: &'a S, region: &Rect, fill: [f32; 3]) -> Option<Self> {
         let (fw, fh) = (src.width() as i64, src.height() as i64);
-        let even_down = |v: f32| ((v.floor() as i64 - 2).max(0) / 2) * 2;
-        let x0 = even_down(region.x).min(fw);
-        let y0 = even_down(region.y).min(fh);
-        let x1 = ((region.x + region.w).ceil() as i64 + 2).clamp(x0, fw);
-        let y1 = ((region.y + region.h).ceil() as i64 + 2).clamp(y0, fh);
+        let (x0, y0, x1, y1) = span(src, region, 2);
         let (w, h) = (((x1 - x0 + 1) / 2) as usize, ((y1 - y0 + 1) / 2) as usize);
         if w == 0 || h == 0 {
             return None;
@@ -90,15 +78,7 @@ impl<'a, S: RgbSource + ?Sized> RegionCopy<'a, S> {
                 data.push(sum.map(|s| s * 0.25));
             }
         }
-        Some(Self {
-            src,
-            data,
-            width: w as u32,
-            height: h as u32,
-            origin: (x0 as u32, y0 as u32),
-            scale: 2.0,
-            shift: 0.0,
-        })
+        Some(Self::new(src, data, (w, h), (x0, y0), 2.0))
     }
 
     /// Each pixel replaced by the mean of the 2x2 block it starts (the last row and column
@@ -132,6 +112,18 @@ impl<'a, S: RgbSource + ?Sized> RegionCopy<'a, S> {
             rotation: roi.rotation,
         }
     }
+}
+
+/// The frame pixels `x0..x1`, `y0..y1` a copy of `region` covers: the region grown by two for
+/// the samplers' reach, its start rounded down to a multiple of `step` (a halved copy's 2x2
+/// blocks start on even pixels), clipped to the frame.
+fn span<S: RgbSource + ?Sized>(src: &S, region: &Rect, step: i64) -> (i64, i64, i64, i64) {
+    let (fw, fh) = (src.width() as i64, src.height() as i64);
+    let start = |v: f32, limit: i64| (((v.floor() as i64 - 2).max(0) / step) * step).min(limit);
+    let (x0, y0) = (start(region.x, fw), start(region.y, fh));
+    let x1 = ((region.x + region.w).ceil() as i64 + 2).clamp(x0, fw);
+    let y1 = ((region.y + region.h).ceil() as i64 + 2).clamp(y0, fh);
+    (x0, y0, x1, y1)
 }
 
 impl<S: RgbSource + ?Sized> RgbSource for RegionCopy<'_, S> {
