@@ -194,28 +194,30 @@ fn crop_resampled_portable<S: RgbSource + ?Sized>(
     shrink: Shrink,
 ) -> PreparedInput {
     let to_frame = roi.crop_to_frame_sized(size.0, size.1);
-    if shrink == Shrink::EveryTap {
-        return resample(src, roi, size, layout, norm, MAX_TAPS);
+    let (scale, region) = (to_frame.scale(), roi.bounding_rect());
+    // The copy the crop reads instead of the frame, if any, and its taps per axis.
+    let copy = match shrink {
+        Shrink::EveryTap => None,
+        _ if HALVE_SCALES.contains(&scale) => {
+            RegionCopy::halved(src, &region, src.rgb_to_native(norm.fill)).map(|mut half| {
+                if shrink == Shrink::Smooth && to_frame.min_scale() >= HALVE_SCALES.start {
+                    half.blur_2x2();
+                    (half, 1)
+                } else {
+                    (half, MAX_TAPS)
+                }
+            })
+        }
+        _ if COPY_SCALES.contains(&scale) => RegionCopy::whole(src, &region).map(|copy| (copy, MAX_TAPS)),
+        _ => None,
+    };
+    match copy {
+        // The crop maps to the copy's pixels; the frame's map is the one to hand on.
+        Some((copy, taps)) => {
+            PreparedInput { tensor: resample(&copy, &copy.roi(roi), size, layout, norm, taps).tensor, to_frame }
+        }
+        None => resample(src, roi, size, layout, norm, MAX_TAPS),
     }
-    if HALVE_SCALES.contains(&to_frame.scale())
-        && let Some(mut half) = RegionCopy::halved(src, &roi.bounding_rect(), src.rgb_to_native(norm.fill))
-    {
-        let taps = if shrink == Shrink::Smooth && to_frame.min_scale() >= HALVE_SCALES.start {
-            half.blur_2x2();
-            1
-        } else {
-            MAX_TAPS
-        };
-        let crop = resample(&half, &half.roi(roi), size, layout, norm, taps);
-        return PreparedInput { tensor: crop.tensor, to_frame };
-    }
-    if COPY_SCALES.contains(&to_frame.scale())
-        && let Some(copy) = RegionCopy::whole(src, &roi.bounding_rect())
-    {
-        let crop = resample(&copy, &copy.roi(roi), size, layout, norm, MAX_TAPS);
-        return PreparedInput { tensor: crop.tensor, to_frame };
-    }
-    resample(src, roi, size, layout, norm, MAX_TAPS)
 }
 
 /// The crop's loop: `taps` x `taps` bilinear samples per crop pixel, averaged.

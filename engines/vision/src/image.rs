@@ -208,6 +208,15 @@ impl<'a> YuvView<'a> {
     }
 }
 
+impl YuvView<'_> {
+    /// Where the chroma sample of pixel (x, y) lies in the U and V planes: one sample per 2x2
+    /// block.
+    #[inline]
+    fn chroma_index(&self, x: usize, y: usize) -> usize {
+        (y / 2) * self.uv_stride + (x / 2) * self.uv_step
+    }
+}
+
 /// A luma byte as [`YuvView`]'s native value. Luma outside the nominal 16..=235 turns into RGB
 /// outside 0..=255, which per-pixel conversion clamps; clamping it here keeps averages of dark
 /// (or bright) edges equal to averages of the converted pixels.
@@ -230,7 +239,7 @@ impl RgbSource for YuvView<'_> {
     #[inline]
     fn native(&self, x: u32, y: u32) -> [f32; 3] {
         let luma = clamped_luma(self.y[y as usize * self.y_stride + x as usize]);
-        let ci = (y as usize / 2) * self.uv_stride + (x as usize / 2) * self.uv_step;
+        let ci = self.chroma_index(x as usize, y as usize);
         [luma, self.u[ci] as f32, self.v[ci] as f32]
     }
     #[inline]
@@ -241,19 +250,17 @@ impl RgbSource for YuvView<'_> {
         // Summed in the order the generic mean adds them, so both give the same bits.
         let sum = clamped_luma(top[0]) + clamped_luma(top[1]) + clamped_luma(bottom[0]) + clamped_luma(bottom[1]);
         // An even-aligned 2x2 block shares one chroma sample.
-        let ci = (y / 2) * self.uv_stride + (x / 2) * self.uv_step;
+        let ci = self.chroma_index(x, y);
         [sum * 0.25, self.u[ci] as f32, self.v[ci] as f32]
     }
     #[inline]
     fn extend_native_row(&self, y: u32, xs: std::ops::Range<u32>, out: &mut Vec<[f32; 3]>) {
-        // One slice per plane and row instead of an index per pixel and plane.
-        let (x0, x1) = (xs.start as usize, xs.end as usize);
-        let luma = &self.y[y as usize * self.y_stride..][x0..x1];
-        let chroma_row = (y as usize / 2) * self.uv_stride;
-        let (u, v) = (&self.u[chroma_row..], &self.v[chroma_row..]);
+        // The row's luma as one slice instead of an index per pixel.
+        let (x0, x1, y) = (xs.start as usize, xs.end as usize, y as usize);
+        let luma = &self.y[y * self.y_stride..][x0..x1];
         out.extend(luma.iter().zip(x0..x1).map(|(&l, x)| {
-            let ci = (x / 2) * self.uv_step;
-            [clamped_luma(l), u[ci] as f32, v[ci] as f32]
+            let ci = self.chroma_index(x, y);
+            [clamped_luma(l), self.u[ci] as f32, self.v[ci] as f32]
         }));
     }
     /// BT.601 limited range.
