@@ -227,8 +227,9 @@ struct Track {
     lost_frames: u32,
     /// When (seconds, from the frames' timestamps) the athlete was declared lost.
     lost_at: Option<f64>,
-    /// When a detection last confirmed the track (or it started).
+    /// When a detection last confirmed the track (or it started), and its box then.
     confirmed_at: f64,
+    confirmed: Rect,
     /// The pose estimator has reported on this athlete (there is one downstream).
     pose_reporting: bool,
     /// It has seen them on every frame since a detection last confirmed them.
@@ -437,13 +438,35 @@ impl AthleteTracker {
         let expected = if sure { found } else { predicted };
         let candidates = Crowd { bystanders: &self.bystanders, frame_index: self.frame_index, recovering: false };
         let eligible = detections.map(|d| track.eligible(frame, d, &candidates, expected, GATE)).unwrap_or_default();
-        let matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
+        let mut matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
+        let mut returned = false;
+        // Since the last confirmation only the pose estimator has placed the track, and the
+        // landmark or body model may have hopped onto a neighbour and carried it along. The
+        // athlete found again where a detection last confirmed them, looking as they did then
+        // (by a recovery's colour bar), brings it back (openpose filmed following the pair at 480 px: the pose slid onto a
+        // spectator beside them in two frames; the next three detector runs found the pair,
+        // in the place and at the size last confirmed, too far from the spectator to count).
+        let confirmed = track.confirmed.center();
+        if matched.is_none()
+            && let Some(d) = detections
+            && confirmed.distance(expected) > GATE * track.bbox.w.max(track.bbox.h)
+            && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK
+        {
+            let there = track.eligible(frame, d, &candidates, confirmed, GATE);
+            matched = best_by_colour(&there, config.min_similarity + RECOVERY_MARGIN).map(|c| c.rect);
+            returned = matched.is_some();
+        }
         if let Some(det) = matched {
             self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&det), self.frame_index, |_| true);
             // A detection with the athlete's colours where we expect them: confirmed. The
             // detector's box is the better size estimate; the filter restarts on it.
             let centre = det.center();
-            track.motion.update(centre, 1);
+            if returned {
+                // Not a move the athlete made: the speed the hop gave the track goes.
+                track.motion = MotionModel::new(centre);
+            } else {
+                track.motion.update(centre, 1);
+            }
             track.bbox = Rect::from_center(centre.x, centre.y, det.w, det.h);
             track.restart_filter(frame);
             if let Some(seen) = ColourModel::from_frame(frame, &track.bbox) {
@@ -451,6 +474,7 @@ impl AthleteTracker {
             }
             track.unconfirmed = 0;
             track.confirmed_at = self.now;
+            track.confirmed = track.bbox;
             track.pose_unbroken = true;
             self.state = TrackState::Tracking;
             self.frames_since_request = 0;
@@ -598,6 +622,7 @@ impl Track {
             lost_frames: 0,
             lost_at: None,
             confirmed_at: now,
+            confirmed: bbox,
             pose_reporting: false,
             pose_unbroken: true,
         })
@@ -910,6 +935,31 @@ mod tests {
         let body_now = body.bbox.center().x + 60.0;
         assert_eq!(out.state, TrackState::Tracking, "{out:?}");
         assert!((out.bbox.unwrap().center().x - body_now).abs() < 8.0, "{out:?} vs the body at x {body_now}");
+    }
+
+    #[test]
+    fn a_track_the_pose_estimator_carried_onto_a_neighbour_returns_where_a_detection_finds_the_athlete() {
+        let (mut t, body) = tracking_the_red_athlete();
+        // A blue-clad neighbour stands 60 px to the right; the pose estimator's sightings slide
+        // onto them in three steps, each close enough to where the athlete should be to verify.
+        let people = [(athlete_at(140.0), RED), (athlete_at(200.0), BLUE)];
+        let data = frame(&people);
+        let view = PackedView::rgb(&data, W, H).unwrap();
+        for step in 1..=3 {
+            let seen = PoseCue { bbox: Rect { x: body.bbox.x + 20.0 * step as f32, ..body.bbox }, frames_ago: 1 };
+            let out = t.update(&view, next_time(&t), None, Some(&seen));
+            assert_eq!(out.state, TrackState::Tracking, "{out:?}");
+        }
+        let on_neighbour =
+            t.update(&view, next_time(&t), None, Some(&PoseCue { bbox: athlete_at(200.0), frames_ago: 1 }));
+        assert!(on_neighbour.bbox.unwrap().center().x > 200.0, "the pose carried the track: {on_neighbour:?}");
+        // The detector runs: the neighbour where the track is, the athlete where a detection
+        // last confirmed them, in their colours.
+        let dets: Vec<Detection> = people.iter().map(|(r, _)| Detection::boxed(*r, 0.9)).collect();
+        let out =
+            t.update(&view, next_time(&t), Some(&dets), Some(&PoseCue { bbox: athlete_at(200.0), frames_ago: 1 }));
+        assert_eq!((out.state, out.track_id), (TrackState::Tracking, 1), "{out:?}");
+        assert!((out.bbox.unwrap().center().x - 155.0).abs() < 2.0, "back on the athlete: {out:?}");
     }
 
     #[test]
