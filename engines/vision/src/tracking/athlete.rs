@@ -440,12 +440,13 @@ impl AthleteTracker {
         let eligible = detections.map(|d| track.eligible(frame, d, &candidates, expected, GATE)).unwrap_or_default();
         let mut matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
         let mut returned = false;
-        // Since the last confirmation only the pose estimator has placed the track, and the
-        // landmark or body model may have hopped onto a neighbour and carried it along. The
-        // athlete found again where a detection last confirmed them, looking as they did then
-        // (by a recovery's colour bar), brings it back (openpose filmed following the pair at 480 px: the pose slid onto a
-        // spectator beside them in two frames; the next three detector runs found the pair,
-        // in the place and at the size last confirmed, too far from the spectator to count).
+        // Since the last confirmation the pose estimator (or the filter) has placed the track, and
+        // the landmark or body model may have hopped onto a neighbour and carried it along. The
+        // athlete found again where a detection last confirmed them, looking as they did then (by a
+        // recovery's colour bar), brings it back (openpose filmed following the pair at 480 px: the
+        // pose slid onto a spectator beside them in two frames; the next three detector runs found
+        // the pair, in the place and at the size last confirmed, too far from the spectator to
+        // count).
         let confirmed = track.confirmed.center();
         if matched.is_none()
             && let Some(d) = detections
