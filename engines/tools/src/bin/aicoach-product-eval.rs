@@ -19,10 +19,14 @@
 //! or any launch fragment. The plugin is the release build's (`target/release`), or
 //! `$AICOACH_PLUGIN_DIR`.
 //!
-//! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking]
+//! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking] [--sweep]
 //! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--max-side N] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
 //! [--follow SHARE] [--videos DIR] [--keep DIR]` (`--keep`: the copies, reports and, per clip,
 //! `iou.tsv`, the reported and true box and their IoU on every frame)
+//!
+//! `--sweep` runs the tracking on each of [`SWEEP`]'s 14 settings (the clips as recorded and
+//! re-encoded as below) and prints each one's mean F and the mean over all: one setting's F
+//! moves by about 0.02 with any numeric change to the chain, so builds are compared on that mean.
 //!
 //! `--width` and `--fps` run the tracking on copies of the clips re-encoded (x264) at that width
 //! (boxes scaled) or frame rate (frames dropped, each report frame scored against the box of the
@@ -77,9 +81,12 @@ fn env_default(name: &str) -> String {
         .unwrap_or_else(|| panic!("pipelines/env.sh has no default for {name}"))
 }
 
+#[derive(Clone)]
 struct Args {
     pose: bool,
     tracking: bool,
+    /// Tracking on every one of [`SWEEP`]'s settings, with their mean.
+    sweep: bool,
     chain: String,
     chain_name: String,
     data: PathBuf,
@@ -107,6 +114,28 @@ struct Args {
 }
 
 impl Args {
+    /// Every option at its default.
+    fn defaults() -> Self {
+        Args {
+            pose: false,
+            tracking: false,
+            sweep: false,
+            chain: DEFAULT_CHAIN.into(),
+            chain_name: "default".into(),
+            data: PathBuf::from(format!("{REPO}/../shared/data/mmpose")),
+            videos: PathBuf::from(format!("{REPO}/../shared/data")),
+            keep: None,
+            pad: false,
+            rotate: 0,
+            crop_scale: CROP_SCALE,
+            max_side: None,
+            width: None,
+            fps: None,
+            blur: None,
+            follow: None,
+        }
+    }
+
     /// Whether the tracking runs on re-encoded copies of the clips (`--width`, `--fps`,
     /// `--blur`, `--follow`) rather than on the clips themselves.
     fn re_encodes(&self) -> bool {
@@ -115,29 +144,25 @@ impl Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        pose: false,
-        tracking: false,
-        chain: DEFAULT_CHAIN.into(),
-        chain_name: "default".into(),
-        data: PathBuf::from(format!("{REPO}/../shared/data/mmpose")),
-        videos: PathBuf::from(format!("{REPO}/../shared/data")),
-        keep: None,
-        pad: false,
-        rotate: 0,
-        crop_scale: CROP_SCALE,
-        max_side: None,
-        width: None,
-        fps: None,
-        blur: None,
-        follow: None,
-    };
-    let mut it = std::env::args().skip(1);
+    let mut args = parse(Args::defaults(), std::env::args().skip(1))?;
+    if args.sweep {
+        args.tracking = true;
+    }
+    if !args.pose && !args.tracking {
+        args.pose = true;
+        args.tracking = true;
+    }
+    Ok(args)
+}
+
+/// `args` with the command-line arguments in `it` applied.
+fn parse(mut args: Args, mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--pose" => args.pose = true,
             "--tracking" => args.tracking = true,
+            "--sweep" => args.sweep = true,
             "--chain" => {
                 let v = value()?;
                 (args.chain, args.chain_name) = match v.as_str() {
@@ -197,10 +222,6 @@ fn parse_args() -> Result<Args, String> {
             }
             _ => return Err(format!("unknown argument {a}")),
         }
-    }
-    if !args.pose && !args.tracking {
-        args.pose = true;
-        args.tracking = true;
     }
     Ok(args)
 }
@@ -550,7 +571,8 @@ fn rect(v: &Value) -> Option<Rect> {
     }
 }
 
-fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
+/// The mean F over the clips (`None`: no clip has boxes).
+fn tracking_eval(args: &Args, tmp: &Path) -> Result<Option<f32>, String> {
     let fixtures = PathBuf::from(format!("{REPO}/tests/fixtures/athlete_boxes"));
     println!("== tracking: VOT-LT through pipelines/analyse.sh against {}", fixtures.display());
     if args.re_encodes() {
@@ -639,9 +661,52 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<(), String> {
         );
         fs.push(f);
     }
-    if !fs.is_empty() {
-        println!("   mean F {:.3} over {} videos", fs.iter().sum::<f32>() / fs.len() as f32, fs.len());
+    if fs.is_empty() {
+        return Ok(None);
     }
+    let mean = fs.iter().sum::<f32>() / fs.len() as f32;
+    println!("   mean F {mean:.3} over {} videos", fs.len());
+    Ok(Some(mean))
+}
+
+/// The tracking settings `--sweep` runs, as arguments applied over the others given: the clips
+/// as recorded, smaller, choppier, blurred, and filmed by a camera following the athlete. One
+/// setting's F moves by about 0.02 with any numeric change, since the chain feeds each frame's
+/// keypoints into the next frame's crop and thresholded decisions amplify the difference:
+/// builds are compared on the mean over all of them.
+const SWEEP: [&str; 14] = [
+    "",
+    "--width 320",
+    "--fps 12",
+    "--width 320 --blur 1",
+    "--width 320 --blur 2",
+    "--width 640",
+    "--fps 24",
+    "--follow 0.5",
+    "--follow 0.5 --width 320 --blur 1",
+    "--follow 0.35 --width 320",
+    "--follow 0.7",
+    "--width 480 --fps 15",
+    "--width 320 --blur 1.5",
+    "--follow 0.6 --width 480 --blur 1",
+];
+
+/// Tracking on every one of [`SWEEP`]'s settings, then each setting's mean F and their mean.
+fn sweep_eval(args: &Args, tmp: &Path) -> Result<(), String> {
+    let mut means = Vec::new();
+    for (i, setting) in SWEEP.iter().enumerate() {
+        let one = parse(args.clone(), setting.split_whitespace().map(String::from))?;
+        let dir = tmp.join(format!("setting-{i}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mean = tracking_eval(&one, &dir)?.ok_or("no clip has athlete boxes")?;
+        means.push((if setting.is_empty() { "(as recorded)" } else { setting }, mean));
+    }
+    println!("== tracking sweep: mean F per setting");
+    for (setting, mean) in &means {
+        println!("   {setting:<36} {mean:.3}");
+    }
+    let overall = means.iter().map(|(_, m)| m).sum::<f32>() / means.len() as f32;
+    println!("   mean F over the {} settings {overall:.3}", means.len());
     Ok(())
 }
 
@@ -660,8 +725,12 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!("chain: {} ({})", args.chain_name, args.chain);
-    let result = (if args.pose { pose_eval(&args, &tmp) } else { Ok(()) })
-        .and_then(|_| if args.tracking { tracking_eval(&args, &tmp) } else { Ok(()) });
+    let result =
+        (if args.pose { pose_eval(&args, &tmp) } else { Ok(()) }).and_then(|_| match (args.sweep, args.tracking) {
+            (true, _) => sweep_eval(&args, &tmp),
+            (false, true) => tracking_eval(&args, &tmp).map(|_| ()),
+            (false, false) => Ok(()),
+        });
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -677,6 +746,21 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sweep_setting_parses_and_all_but_the_first_track_on_copies() {
+        let base = parse_args_from(&["--tracking"]).unwrap();
+        for (i, setting) in SWEEP.iter().enumerate() {
+            let one = parse(base.clone(), setting.split_whitespace().map(String::from)).unwrap();
+            assert_eq!(one.re_encodes(), i > 0, "{setting:?}");
+        }
+        let last = parse(base, SWEEP[13].split_whitespace().map(String::from)).unwrap();
+        assert_eq!((last.follow, last.width, last.blur, last.fps), (Some(0.6), Some(480), Some(1.0), None));
+    }
+
+    fn parse_args_from(words: &[&str]) -> Result<Args, String> {
+        parse(Args::defaults(), words.iter().map(|w| w.to_string()))
+    }
 
     #[test]
     fn vot_lt_counts_misses_and_false_reports() {
