@@ -438,26 +438,24 @@ impl AthleteTracker {
         let expected = if sure { found } else { predicted };
         let candidates = Crowd { bystanders: &self.bystanders, frame_index: self.frame_index, recovering: false };
         let eligible = detections.map(|d| track.eligible(frame, d, &candidates, expected, GATE)).unwrap_or_default();
-        let mut matched = best_by_colour(&eligible, config.min_similarity).map(|c| c.rect);
-        let mut returned = false;
+        let near_expected = best_by_colour(&eligible, config.min_similarity).map(|c| (c.rect, false));
         // Since the last confirmation the pose estimator (or the filter) has placed the track, and
         // the landmark or body model may have hopped onto a neighbour and carried it along. The
         // athlete found again where a detection last confirmed them, looking as they did then (by a
         // recovery's colour bar), brings it back (openpose filmed following the pair at 480 px: the
         // pose slid onto a spectator beside them in two frames; the next three detector runs found
         // the pair, in the place and at the size last confirmed, too far from the spectator to
-        // count).
-        let confirmed = track.confirmed.center();
-        if matched.is_none()
-            && let Some(d) = detections
-            && confirmed.distance(expected) > GATE * track.bbox.w.max(track.bbox.h)
-            && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK
-        {
+        // count). With each match: whether it brought the track back.
+        let matched = near_expected.or_else(|| {
+            let (d, confirmed) = (detections?, track.confirmed.center());
+            let moved_away = confirmed.distance(expected) > GATE * track.bbox.w.max(track.bbox.h);
+            if !moved_away || !track.within_pose_only_time(self.now) {
+                return None;
+            }
             let there = track.eligible(frame, d, &candidates, confirmed, GATE);
-            matched = best_by_colour(&there, config.min_similarity + RECOVERY_MARGIN).map(|c| c.rect);
-            returned = matched.is_some();
-        }
-        if let Some(det) = matched {
+            best_by_colour(&there, config.min_similarity + RECOVERY_MARGIN).map(|c| (c.rect, true))
+        });
+        if let Some((det, returned)) = matched {
             self.bystanders.observe(frame, detections.unwrap_or_default(), Some(&det), self.frame_index, |_| true);
             // A detection with the athlete's colours where we expect them: confirmed. The
             // detector's box is the better size estimate; the filter restarts on it.
@@ -498,7 +496,7 @@ impl AthleteTracker {
         // time limit above are for. Else the filter where it is sure, else an older sighting of
         // the body, else coast on the motion model.
         let seen = pose
-            .filter(|_| track.pose_unbroken && self.now - track.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK)
+            .filter(|_| track.pose_unbroken && track.within_pose_only_time(self.now))
             .and_then(|p| track.pose_agrees(p, &[expected, predicted]).map(|body| (body, p.frames_ago)));
         let position = match seen {
             Some((body, 1)) => body,
@@ -637,6 +635,12 @@ impl Track {
         let now = Point::new(seen.x + self.motion.velocity.x * n, seen.y + self.motion.velocity.y * n);
         let size = self.bbox.w.max(self.bbox.h).max(1.0);
         expected.iter().any(|e| now.distance(*e) <= POSE_GATE * size).then_some(now)
+    }
+
+    /// Whether a detection confirmed the track at most [`POSE_ONLY_SECONDS`] before `now`: the
+    /// time the pose estimator's word alone is trusted for.
+    fn within_pose_only_time(&self, now: f64) -> bool {
+        now - self.confirmed_at <= POSE_ONLY_SECONDS + TIMESTAMP_SLACK
     }
 
     fn window_side(&self) -> f32 {
