@@ -21,6 +21,7 @@ pub mod preprocess;
 mod region_copy;
 pub mod ssdlite;
 pub mod tensor;
+pub mod tiles;
 
 pub use backend::{Engine, EngineKind, EngineOptions};
 pub use error::{EngineError, Result};

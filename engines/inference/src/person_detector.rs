@@ -8,8 +8,9 @@ use crate::models::{ModelFile, ModelId};
 use crate::nanodet;
 use crate::preprocess::{Normalization, Shrink, crop_to_tensor_with};
 use crate::ssdlite;
+use crate::tiles;
 use aicoach_vision::Detection;
-use aicoach_vision::geometry::{Point, RotatedRect};
+use aicoach_vision::geometry::{Point, Rect, RotatedRect};
 use aicoach_vision::image::RgbSource;
 
 pub const DEFAULT_MIN_SCORE: f32 = 0.5;
@@ -104,16 +105,43 @@ impl PersonDetector {
     /// The region of a `w` x `h` frame the model sees whole, and the input size it is fed at.
     fn whole_frame(&self, w: u32, h: u32) -> (RotatedRect, (usize, usize)) {
         let size = self.input_size_for(w, h);
-        let region = match self.decoder {
-            Decoder::SsdLite(_) => RotatedRect {
-                center: Point::new(w as f32 / 2.0, h as f32 / 2.0),
-                width: w as f32,
-                height: h as f32,
-                rotation: 0.0,
-            },
-            _ => RotatedRect::letterbox_to(w, h, size.0, size.1),
+        (self.seeing(&Rect { x: 0.0, y: 0.0, w: w as f32, h: h as f32 }, size), size)
+    }
+
+    /// The region the model is fed to see `area` of the frame whole at an input of `size`.
+    fn seeing(&self, area: &Rect, size: (usize, usize)) -> RotatedRect {
+        match self.decoder {
+            Decoder::SsdLite(_) => RotatedRect { center: area.center(), width: area.w, height: area.h, rotation: 0.0 },
+            _ => RotatedRect::letterbox_area(area, size.0, size.1),
+        }
+    }
+
+    /// People too small for [`Self::detect`] to find: the frame again in overlapping tiles at
+    /// the model's full input ([`tiles`]), those cut by a tile's edge left to the tile that holds
+    /// them whole (overlaps between tiles remain: merge the result). Nothing where the frame is
+    /// about the model's input size already.
+    pub fn detect_tiled<S: RgbSource + ?Sized>(&mut self, frame: &S) -> Result<Vec<Detection>> {
+        let (w, h) = (frame.width(), frame.height());
+        let size = self.input_size_for(w, h);
+        let mut found = Vec::new();
+        for tile in tiles::tiles(w, h, size) {
+            let people = self.run(frame, &self.seeing(&tile, size), size)?;
+            found.extend(people.into_iter().filter(|d| tiles::is_whole(d, &tile, w, h)));
+        }
+        Ok(found)
+    }
+
+    /// People in a window of the frame around `person`, who is too small for [`Self::detect`]
+    /// to be sure of ([`tiles::window_around`]); nothing where they are large enough. Those cut
+    /// by the window's edge are left out (merge the result with the whole frame's).
+    pub fn detect_around<S: RgbSource + ?Sized>(&mut self, frame: &S, person: &Rect) -> Result<Vec<Detection>> {
+        let (w, h) = (frame.width(), frame.height());
+        let size = self.input_size_for(w, h);
+        let Some(window) = tiles::window_around(person, w, h, size) else {
+            return Ok(Vec::new());
         };
-        (region, size)
+        let people = self.run(frame, &self.seeing(&window, size), size)?;
+        Ok(people.into_iter().filter(|d| tiles::is_whole(d, &window, w, h)).collect())
     }
 
     /// People inside `region` of the frame (e.g. around where the athlete was last seen);

@@ -139,14 +139,15 @@ impl RotatedRect {
     /// The frame letterboxed to a `cols` x `rows` input: the frame's whole width or height,
     /// whichever fills the input first, the rest padding, centred.
     pub fn letterbox_to(frame_width: u32, frame_height: u32, cols: usize, rows: usize) -> Self {
-        let (w, h) = (frame_width as f32, frame_height as f32);
-        let scale = (w / cols as f32).max(h / rows as f32);
-        Self {
-            center: Point::new(w / 2.0, h / 2.0),
-            width: cols as f32 * scale,
-            height: rows as f32 * scale,
-            rotation: 0.0,
-        }
+        let frame = Rect { x: 0.0, y: 0.0, w: frame_width as f32, h: frame_height as f32 };
+        Self::letterbox_area(&frame, cols, rows)
+    }
+
+    /// `area` of a frame letterboxed to a `cols` x `rows` input, as [`Self::letterbox_to`]
+    /// does the whole frame.
+    pub fn letterbox_area(area: &Rect, cols: usize, rows: usize) -> Self {
+        let scale = (area.w / cols as f32).max(area.h / rows as f32);
+        Self { center: area.center(), width: cols as f32 * scale, height: rows as f32 * scale, rotation: 0.0 }
     }
 
     /// The axis-aligned box around the rotated rectangle.

@@ -50,7 +50,7 @@ fn runs_on_the_first_frame_then_only_when_asked() {
     assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "first frame");
     assert!(!has_people(&h.push_and_pull(buffer.clone()).unwrap()), "second frame: not asked");
     // A tracker downstream asks for re-detection.
-    assert!(h.push_upstream_event(meta::redetect_event("lost", None)));
+    assert!(h.push_upstream_event(meta::redetect_event("lost", None, None)));
     assert!(has_people(&h.push_and_pull(buffer.clone()).unwrap()), "frame after the request");
     assert!(!has_people(&h.push_and_pull(buffer).unwrap()), "and only that one");
 }
@@ -73,7 +73,11 @@ fn a_delayed_request_runs_on_the_frame_it_names_however_far_ahead_the_detector_i
         for i in 0..=1 + ahead {
             ran.push(!meta::persons(&h.push_and_pull(frame(i)).unwrap()).is_empty());
         }
-        assert!(h.push_upstream_event(meta::redetect_event("verifying", Some(gst::ClockTime::from_mseconds(40)))));
+        assert!(h.push_upstream_event(meta::redetect_event(
+            "verifying",
+            Some(gst::ClockTime::from_mseconds(40)),
+            None
+        )));
         for i in 2 + ahead..7 {
             ran.push(!meta::persons(&h.push_and_pull(frame(i)).unwrap()).is_empty());
         }
@@ -93,9 +97,9 @@ fn a_search_that_finds_nobody_sure_reports_the_surest_candidate_alone() {
     assert!(first[0].score < 0.99, "{first:?}");
     assert!(first[0].bbox.contains(aicoach_vision::Point::new(HIPS.0, HIPS.1)), "{first:?}");
     assert!(people(&mut h).is_empty(), "a run while nobody is looked for keeps the threshold");
-    assert!(h.push_upstream_event(meta::redetect_event("verifying", None)));
+    assert!(h.push_upstream_event(meta::redetect_event("verifying", None, None)));
     assert!(people(&mut h).is_empty(), "checking the athlete followed is no search");
-    assert!(h.push_upstream_event(meta::redetect_event("lost", None)));
+    assert!(h.push_upstream_event(meta::redetect_event("lost", None, None)));
     assert_eq!(people(&mut h).len(), 1, "a tracker that lost the athlete searches");
 }
 
@@ -196,8 +200,8 @@ fn a_large_clear_athlete_has_a_box_on_the_first_frame() {
 
 /// On the first frame of sports2d's demo the pedestrian SSD finds nobody: the athlete is
 /// backlit, arms and legs spread in a jumping jack. NanoDet finds him, as the search detector
-/// joining the SSD while the athlete is looked for and as the default detector; with the SSD
-/// alone the tracker has no one to follow.
+/// joining the SSD while the athlete is looked for and as the default detector; with the SSD's
+/// whole-frame look alone the tracker has no one to follow.
 #[test]
 fn the_search_detector_finds_the_athlete_the_first_one_misses() {
     init();
@@ -209,13 +213,93 @@ fn the_search_detector_finds_the_athlete_the_first_one_misses() {
         ));
         meta::athlete(sample.buffer().unwrap())
     };
-    assert_eq!(first_athlete("model=ssdlite search-model=none"), None, "the pedestrian SSD alone finds him now");
+    // Its whole-frame look (its tiles, `search-tiles`, find him at twice the size).
+    assert_eq!(
+        first_athlete("model=ssdlite search-model=none search-tiles=false"),
+        None,
+        "the pedestrian SSD alone finds him now"
+    );
     for props in ["model=ssdlite search-model=nanodet", ""] {
         let athlete = first_athlete(props).unwrap_or_else(|| panic!("{props}: no athlete on the first frame"));
         // The athlete (about 135 x 390 px on the roof, left of centre), not someone in the
         // background.
         assert!(athlete.rect.h > 300.0 && athlete.rect.x < 800.0, "{props}: {athlete:?}");
     }
+}
+
+/// sports2d's demo as a wide shot: every frame shrunk to a third (582 x 328) in the middle of a
+/// black frame of its own size (1768 x 994), as `aicoach-product-eval --inset 0.33` films it. The
+/// athlete, about 130 px tall, is 30 px tall to the detector's whole-frame look.
+struct WideShot;
+
+impl WideShot {
+    const INNER: (f32, f32) = (582.0, 328.0);
+    const LEFT: f32 = 593.0;
+    const TOP: f32 = 333.0;
+
+    fn launch(tail: &str) -> String {
+        format!(
+            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! \
+             video/x-raw,width=582,height=328,pixel-aspect-ratio=1/1 ! \
+             videobox fill=black left=-593 right=-593 top=-333 bottom=-333 ! videoconvert ! {tail}",
+            common::shared_video("sports2d/demo.mp4").display()
+        )
+    }
+
+    /// The athlete's hand-checked box on `frame` (tests/fixtures), in the wide shot.
+    fn athlete(frame: usize) -> aicoach_vision::Rect {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/athlete_boxes/sports2d-demo.json");
+        let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let b: Vec<f32> =
+            fixture["boxes"][frame].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let (sx, sy) = (Self::INNER.0 / 1768.0, Self::INNER.1 / 994.0);
+        aicoach_vision::Rect { x: b[0] * sx + Self::LEFT, y: b[1] * sy + Self::TOP, w: b[2] * sx, h: b[3] * sy }
+    }
+}
+
+/// An athlete small in a large frame (a wide shot) has a box on the first frame: the detector
+/// looks again in tiles of the frame when its whole-frame look finds nobody sure. Without the
+/// tiles nobody had a box on the first 156 frames.
+#[test]
+fn a_small_athlete_in_a_wide_shot_has_a_box_on_the_first_frame() {
+    init();
+    let truth = WideShot::athlete(0);
+    let athlete = |props: &str| {
+        let sample = common::first_sample(&WideShot::launch(&format!(
+            "aicoachdetect {props} ! aicoachtrack ! appsink name=sink"
+        )));
+        meta::athlete(sample.buffer().unwrap()).map(|a| a.rect)
+    };
+    let found = athlete("").unwrap_or_else(|| panic!("no athlete box on the first frame; he is at {truth:?}"));
+    assert!(found.iou(&truth) >= 0.6, "{found:?}, he is at {truth:?}");
+    let whole_frame_only = athlete("search-tiles=false");
+    assert!(
+        whole_frame_only.is_none_or(|r| r.iou(&truth) < 0.5),
+        "the whole-frame look finds him now: {whole_frame_only:?}"
+    );
+}
+
+/// A small athlete stays followed past the 3 s a track may go on the pose estimator's word
+/// alone: the detector's checks look at a window around them, where they are large enough to
+/// be found (without it the track was lost on frame 104).
+#[test]
+fn a_small_athlete_in_a_wide_shot_stays_followed() {
+    init();
+    let (pipeline, sink) =
+        common::playing(&WideShot::launch("aicoachdetect ! aicoachtrack ! aicoachpose ! appsink name=sink sync=false"));
+    let mut ious = Vec::new();
+    for frame in 0..=112 {
+        let sample = sink.pull_sample().unwrap_or_else(|_| panic!("no frame {frame}"));
+        let athlete = meta::athlete(sample.buffer().unwrap());
+        if frame >= 105 {
+            let iou =
+                athlete.filter(|a| a.state != TrackState::Lost).map_or(0.0, |a| a.rect.iou(&WideShot::athlete(frame)));
+            ious.push(iou);
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    let mean = ious.iter().sum::<f32>() / ious.len() as f32;
+    assert!(mean >= 0.6, "frames 105-112: IoU with the athlete {ious:?}");
 }
 
 /// An athlete upside down (a handstand, a flip, legs in the air after a fall) is found on the

@@ -21,10 +21,10 @@
 //!
 //! `cargo run --release -p aicoach-tools --bin aicoach-product-eval -- [--pose] [--tracking] [--sweep]
 //! [--chain default|pipelines|"..."] [--crop clip|pad] [--crop-scale F] [--max-side N] [--rotate DEG] [--width N] [--fps N] [--blur SIGMA] [--data DIR]
-//! [--follow SHARE] [--videos DIR] [--keep DIR]` (`--keep`: the copies, reports and, per clip,
+//! [--follow SHARE] [--inset SHARE] [--videos DIR] [--keep DIR]` (`--keep`: the copies, reports and, per clip,
 //! `iou.tsv`, the reported and true box and their IoU on every frame)
 //!
-//! `--sweep` runs the tracking on each of [`SWEEP`]'s 14 settings (the clips as recorded and
+//! `--sweep` runs the tracking on each of [`SWEEP`]'s 16 settings (the clips as recorded and
 //! re-encoded as below) and prints each one's mean F and the mean over all: one setting's F
 //! moves by about 0.02 with any numeric change to the chain, so builds are compared on that mean.
 //!
@@ -109,8 +109,11 @@ struct Args {
     fps: Option<u32>,
     /// ...and blurred (Gaussian sigma in the copy's pixels)...
     blur: Option<f32>,
-    /// ...and filmed by a camera following the athlete, with windows this share of the frame.
+    /// ...and filmed by a camera following the athlete, with windows this share of the frame...
     follow: Option<f32>,
+    /// ...and shrunk to this share of the picture's width and height, in the middle of a black
+    /// picture of the full size: a wide shot, the athlete small in a large frame.
+    inset: Option<f32>,
 }
 
 impl Args {
@@ -133,13 +136,18 @@ impl Args {
             fps: None,
             blur: None,
             follow: None,
+            inset: None,
         }
     }
 
     /// Whether the tracking runs on re-encoded copies of the clips (`--width`, `--fps`,
-    /// `--blur`, `--follow`) rather than on the clips themselves.
+    /// `--blur`, `--follow`, `--inset`) rather than on the clips themselves.
     fn re_encodes(&self) -> bool {
-        self.width.is_some() || self.fps.is_some() || self.blur.is_some() || self.follow.is_some()
+        self.width.is_some()
+            || self.fps.is_some()
+            || self.blur.is_some()
+            || self.follow.is_some()
+            || self.inset.is_some()
     }
 }
 
@@ -189,6 +197,13 @@ fn parse(mut args: Args, mut it: impl Iterator<Item = String>) -> Result<Args, S
                     return Err(format!("--follow is the window's share of the frame, 0.2 to 1, not {share}"));
                 }
                 args.follow = Some(share);
+            }
+            "--inset" => {
+                let share: f32 = value()?.parse().map_err(|e| format!("--inset: {e}"))?;
+                if !(0.1..=1.0).contains(&share) {
+                    return Err(format!("--inset is the picture's share of the frame, 0.1 to 1, not {share}"));
+                }
+                args.inset = Some(share);
             }
             "--rotate" => {
                 args.rotate = match value()?.as_str() {
@@ -465,6 +480,34 @@ struct Variant {
     rate: (u64, u64),
     /// The following camera's window on each source frame, in source pixels.
     windows: Option<Vec<Rect>>,
+    /// With `--inset`: the picture's size and its place in the black frame (left, top), the
+    /// frame's size being `size` or the source's.
+    inset: Option<Inset>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inset {
+    inner: (u32, u32),
+    frame: (u32, u32),
+    left: u32,
+    top: u32,
+}
+
+impl Inset {
+    fn of(share: f32, (w, h): (u32, u32)) -> Self {
+        let inner = (((w as f32 * share) as u32).max(2) & !1, ((h as f32 * share) as u32).max(2) & !1);
+        let (left, top) = ((w - inner.0) / 2, (h - inner.1) / 2);
+        Self { inner, frame: (w, h), left, top }
+    }
+
+    /// The launch fragment that shrinks the picture and pads it with black to the frame.
+    fn launch(&self) -> String {
+        let (right, bottom) = (self.frame.0 - self.inner.0 - self.left, self.frame.1 - self.inner.1 - self.top);
+        format!(
+            "videobox fill=black left=-{} right=-{right} top=-{} bottom=-{bottom} ! videoconvert ! ",
+            self.left, self.top
+        )
+    }
 }
 
 impl Variant {
@@ -485,7 +528,8 @@ impl Variant {
         );
         let size = args.width.map(|cw| (cw & !1, ((cw as f64 * h as f64 / w as f64 / 2.0).round() as u32) * 2));
         let scale = size.map_or(1.0, |(cw, _)| cw as f32 / w as f32);
-        Ok(Some(Self { size, fps: args.fps, blur: args.blur, scale, rate, windows }))
+        let inset = args.inset.map(|share| Inset::of(share, size.unwrap_or((w as u32 & !1, h as u32 & !1))));
+        Ok(Some(Self { size, fps: args.fps, blur: args.blur, scale, rate, windows, inset }))
     }
 
     /// The re-encoding of `source` (a launch fragment giving raw video): x264 on one thread,
@@ -493,9 +537,10 @@ impl Variant {
     /// them).
     fn launch(&self, source: &str, copy: &Path) -> String {
         let mut caps = String::from("video/x-raw");
-        if let Some((w, h)) = self.size {
+        if let Some((w, h)) = self.inset.as_ref().map(|i| i.inner).or(self.size) {
             caps += &format!(",width={w},height={h},pixel-aspect-ratio=1/1");
         }
+        let inset = self.inset.as_ref().map_or(String::new(), Inset::launch);
         // Only where frames are dropped: without durations on its buffers (the following
         // camera's frames come from files) videorate drops the last frame too.
         let mut rate = "";
@@ -507,7 +552,7 @@ impl Variant {
         let blur =
             self.blur.map_or(String::new(), |s| format!("videoconvert ! gaussianblur sigma={s} ! videoconvert ! "));
         format!(
-            "{source} ! videoconvert ! videoscale ! {rate}{caps} ! {blur}\
+            "{source} ! videoconvert ! videoscale ! {rate}{caps} ! {inset}{blur}\
              x264enc speed-preset=veryfast threads=1 ! h264parse ! mp4mux ! filesink location={}",
             copy.display()
         )
@@ -531,7 +576,17 @@ impl Variant {
                     Some(windows) => follow::in_window(&boxes[i]?, windows.get(i)?)?,
                     None => boxes[i]?,
                 };
-                Some(Rect { x: b.x * self.scale, y: b.y * self.scale, w: b.w * self.scale, h: b.h * self.scale })
+                // The picture's own factors: its sides are rounded to even pixels.
+                let (sx, sy, left, top) = match &self.inset {
+                    Some(i) => (
+                        self.scale * i.inner.0 as f32 / i.frame.0 as f32,
+                        self.scale * i.inner.1 as f32 / i.frame.1 as f32,
+                        i.left as f32,
+                        i.top as f32,
+                    ),
+                    None => (self.scale, self.scale, 0.0, 0.0),
+                };
+                Some(Rect { x: b.x * sx + left, y: b.y * sy + top, w: b.w * sx, h: b.h * sy })
             })
             .collect()
     }
@@ -587,7 +642,10 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<Option<f32>, String> {
                 follow::LAG_FRAMES
             )
         });
-        println!("   on copies re-encoded with x264: {w}, {f}{blur}{follow}");
+        let inset = args.inset.map_or(String::new(), |s| {
+            format!(", shrunk to {s} of the frame's width and height in the middle of a black frame (a wide shot)")
+        });
+        println!("   on copies re-encoded with x264: {w}, {f}{blur}{follow}{inset}");
     }
     let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
         .map_err(|e| format!("{}: {e}", fixtures.display()))?
@@ -670,11 +728,12 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<Option<f32>, String> {
 }
 
 /// The tracking settings `--sweep` runs, as arguments applied over the others given: the clips
-/// as recorded, smaller, choppier, blurred, and filmed by a camera following the athlete. One
+/// as recorded, smaller, choppier, blurred, filmed by a camera following the athlete, and as
+/// wide shots (the athlete small in a large frame). One
 /// setting's F moves by about 0.02 with any numeric change, since the chain feeds each frame's
 /// keypoints into the next frame's crop and thresholded decisions amplify the difference:
 /// builds are compared on the mean over all of them.
-const SWEEP: [&str; 14] = [
+const SWEEP: [&str; 16] = [
     "",
     "--width 320",
     "--fps 12",
@@ -689,6 +748,8 @@ const SWEEP: [&str; 14] = [
     "--width 480 --fps 15",
     "--width 320 --blur 1.5",
     "--follow 0.6 --width 480 --blur 1",
+    "--inset 0.5",
+    "--inset 0.33",
 ];
 
 /// Tracking on every one of [`SWEEP`]'s settings, then each setting's mean F and their mean.
@@ -754,8 +815,13 @@ mod tests {
             let one = parse(base.clone(), setting.split_whitespace().map(String::from)).unwrap();
             assert_eq!(one.re_encodes(), i > 0, "{setting:?}");
         }
-        let last = parse(base, SWEEP[13].split_whitespace().map(String::from)).unwrap();
-        assert_eq!((last.follow, last.width, last.blur, last.fps), (Some(0.6), Some(480), Some(1.0), None));
+        let followed = parse(base.clone(), SWEEP[13].split_whitespace().map(String::from)).unwrap();
+        assert_eq!(
+            (followed.follow, followed.width, followed.blur, followed.fps),
+            (Some(0.6), Some(480), Some(1.0), None)
+        );
+        let wide = parse(base, SWEEP[15].split_whitespace().map(String::from)).unwrap();
+        assert_eq!((wide.inset, wide.follow, wide.width), (Some(0.33), None, None));
     }
 
     fn parse_args_from(words: &[&str]) -> Result<Args, String> {
@@ -807,7 +873,15 @@ mod tests {
 
     #[test]
     fn a_re_encoded_copy_is_scored_against_the_source_frame_its_timestamp_falls_on() {
-        let v = Variant { size: Some((320, 180)), fps: Some(12), blur: None, scale: 0.5, rate: (30, 1), windows: None };
+        let v = Variant {
+            size: Some((320, 180)),
+            fps: Some(12),
+            blur: None,
+            scale: 0.5,
+            rate: (30, 1),
+            windows: None,
+            inset: None,
+        };
         let boxes: Vec<Option<Rect>> =
             (0..10).map(|i| Some(Rect { x: i as f32 * 10.0, y: 0.0, w: 20.0, h: 40.0 })).collect();
         // Frames at 0, 0.1 and 2/12 s fall on source frames 0, 3 and 5 of a 30 fps source; a
@@ -842,5 +916,26 @@ mod tests {
         let refs: Vec<&Value> = report.iter().collect();
         let xs: Vec<Option<f32>> = followed.truth(&refs, &boxes).iter().map(|b| b.map(|b| b.x)).collect();
         assert_eq!(xs, [Some(0.0), Some(0.0), Some(0.0), Some(0.0), None]);
+    }
+
+    #[test]
+    fn a_wide_shot_shrinks_the_picture_into_the_middle_of_a_black_frame_and_the_boxes_with_it() {
+        let inset = Inset::of(0.33, (1768, 994));
+        assert_eq!((inset.inner, inset.left, inset.top), ((582, 328), 593, 333));
+        let v =
+            Variant { size: None, fps: None, blur: None, scale: 1.0, rate: (30, 1), windows: None, inset: Some(inset) };
+        let line = v.launch("filesrc location=/v/a.mp4 ! decodebin", Path::new("/t/b.mp4"));
+        assert!(
+            line.contains(
+                "video/x-raw,width=582,height=328,pixel-aspect-ratio=1/1 ! \
+                 videobox fill=black left=-593 right=-593 top=-333 bottom=-333 ! videoconvert ! x264enc"
+            ),
+            "{line}"
+        );
+        let boxes = [Some(Rect { x: 1768.0, y: 994.0, w: 176.8, h: 99.4 })];
+        let report = [serde_json::json!({ "pts": 0 })];
+        let b = v.truth(&report.iter().collect::<Vec<_>>(), &boxes)[0].unwrap();
+        assert!((b.x - 1175.0).abs() < 0.01 && (b.y - 661.0).abs() < 0.01, "{b:?}");
+        assert!((b.w - 58.2).abs() < 0.01 && (b.h - 32.8).abs() < 0.01, "{b:?}");
     }
 }

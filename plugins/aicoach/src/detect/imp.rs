@@ -4,6 +4,7 @@
 use std::sync::{LazyLock, Mutex};
 
 use aicoach_inference::person_detector;
+use aicoach_inference::pose::budget::RunBudget;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
 use aicoach_vision::detection;
 use aicoach_vision::{Detection, RotatedRect};
@@ -37,6 +38,15 @@ const DEFAULT_SEARCH_UPSIDE_DOWN: bool = true;
 /// At full score, boxes the turned look found on people lying sideways (parts of them, or two
 /// of them together) beat the upright look's right ones: quarter-turned photos 62.1 -> 53.8.
 const UPSIDE_DOWN_PRIOR: f32 = 0.8;
+// A wide shot of a large frame holds its athlete too small for the model's whole-frame look
+// (sports2d shrunk to a third in a black frame of its size: the jumper, 130 px tall, found by
+// no whole-frame look in 156 frames).
+const DEFAULT_SEARCH_TILES: bool = true;
+/// The tiled look costs nine detector runs: it may run on this many search frames a second of
+/// stream time, after the first [`TILE_LOOK_BURST`] (a clip with nobody in view for a while
+/// searches every few frames).
+const TILE_LOOKS_PER_SECOND: f64 = 0.25;
+const TILE_LOOK_BURST: f64 = 2.0;
 /// Two detectors' boxes overlapping by more than this are one person.
 const SAME_PERSON_IOU: f32 = 0.5;
 /// While the athlete is looked for and nobody reaches `threshold`, the surest person down to
@@ -69,6 +79,9 @@ struct Settings {
     /// While the athlete is looked for, the first detector also runs on the frame turned half
     /// round: people upside down.
     search_upside_down: bool,
+    /// While the athlete is looked for and nobody reaches the threshold, the first detector
+    /// looks again in tiles of the frame: people too small for the whole-frame look.
+    search_tiles: bool,
     engine: inference::Engine,
     threshold: f64,
     interval: u32,
@@ -85,6 +98,7 @@ impl Default for Settings {
             model: DEFAULT_MODEL.into(),
             search_model: DEFAULT_SEARCH_MODEL.into(),
             search_upside_down: DEFAULT_SEARCH_UPSIDE_DOWN,
+            search_tiles: DEFAULT_SEARCH_TILES,
             engine: DEFAULT_ENGINE,
             threshold: DEFAULT_THRESHOLD,
             interval: DEFAULT_INTERVAL,
@@ -145,6 +159,11 @@ struct State {
     pending: bool,
     /// Which frame each re-detection request runs on.
     requests: Requests,
+    /// How often the tiled look may run.
+    tile_looks: RunBudget,
+    /// Where the tracker had the athlete when it last asked: the next run looks closer there if
+    /// they are small.
+    athlete: Option<aicoach_vision::Rect>,
 }
 
 #[derive(Default)]
@@ -192,6 +211,14 @@ impl ObjectImpl for AiCoachDetect {
                         turned upside down, for people in a handstand, a flip or a fall, whom it misses upright \
                         (one more detector run on those frames)")
                     .default_value(DEFAULT_SEARCH_UPSIDE_DOWN)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("search-tiles")
+                    .nick("Search tiles")
+                    .blurb("While the athlete is looked for (files only) and nobody reaches the threshold, the first \
+                        detector looks again at a large frame in nine overlapping tiles of half its size: an athlete too \
+                        small for the whole-frame look (a wide shot). At most one such look in four seconds after the first two")
+                    .default_value(DEFAULT_SEARCH_TILES)
                     .mutable_playing()
                     .build(),
                 inference::engine_param(),
@@ -251,6 +278,7 @@ impl ObjectImpl for AiCoachDetect {
                     value.get::<Option<String>>().unwrap().unwrap_or_else(|| DEFAULT_SEARCH_MODEL.into())
             }
             "search-upside-down" => settings.search_upside_down = value.get().unwrap(),
+            "search-tiles" => settings.search_tiles = value.get().unwrap(),
             // Checked in start(), which fails with an error naming the bad value.
             "engine" => settings.engine = value.get().unwrap(),
             "threshold" => settings.threshold = value.get().unwrap(),
@@ -269,6 +297,7 @@ impl ObjectImpl for AiCoachDetect {
             "model" => settings.model.to_value(),
             "search-model" => settings.search_model.to_value(),
             "search-upside-down" => settings.search_upside_down.to_value(),
+            "search-tiles" => settings.search_tiles.to_value(),
             "engine" => settings.engine.to_value(),
             "threshold" => settings.threshold.to_value(),
             "interval" => settings.interval.to_value(),
@@ -353,6 +382,8 @@ impl BaseTransformImpl for AiCoachDetect {
             since_detection: 0,
             pending: true,
             requests: Requests::default(),
+            tile_looks: RunBudget::new(TILE_LOOKS_PER_SECOND, TILE_LOOK_BURST),
+            athlete: None,
         });
         Ok(())
     }
@@ -387,6 +418,7 @@ impl BaseTransformImpl for AiCoachDetect {
                     );
                 }
                 state.searching = meta::redetect_to_search(&event);
+                state.athlete = meta::redetect_athlete(&event);
             }
             return true;
         }
@@ -402,6 +434,8 @@ impl BaseTransformImpl for AiCoachDetect {
             state.pending = true;
             state.since_detection = 0;
             state.requests.clear();
+            state.tile_looks.reset();
+            state.athlete = None;
         }
         self.parent_sink_event(event)
     }
@@ -411,9 +445,9 @@ impl BaseTransformImpl for AiCoachDetect {
         let _timer = self.realtime.measure(obj.upcast_ref());
         // Only the values that may change while playing, copied: frames the detector skips
         // should cost next to nothing.
-        let (interval, threshold, max_detections, post_messages, upside_down) = {
+        let (interval, threshold, max_detections, post_messages, upside_down, tiles) = {
             let s = self.settings.lock().unwrap();
-            (s.interval, s.threshold, s.max_detections, s.post_messages, s.search_upside_down)
+            (s.interval, s.threshold, s.max_detections, s.post_messages, s.search_upside_down, s.search_tiles)
         };
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
@@ -444,6 +478,11 @@ impl BaseTransformImpl for AiCoachDetect {
         let search = state.searching && !self.realtime.upstream_live(self.obj().sink_pad());
         let detections = frame::analyse(self, buf, &info, "Detection", |view| {
             let mut found = state.detector.detect(view)?;
+            // An athlete small in a large frame: the first detector again on a window around
+            // them, where they are large enough for it.
+            if let Some(athlete) = state.athlete.take() {
+                found = merge_detections(found, state.detector.detect_around(view, &athlete)?, max_detections as usize);
+            }
             if let Some(search) = state.search_detector.as_mut().filter(|_| search) {
                 found = merge_detections(found, search.detect(view)?, max_detections as usize);
             }
@@ -452,6 +491,11 @@ impl BaseTransformImpl for AiCoachDetect {
             if search && upside_down {
                 let turned = state.detector.detect_upside_down(view)?;
                 found = merge_upside_down(found, turned, threshold as f32, max_detections as usize);
+            }
+            // Nobody sure in the whole frame: maybe someone too small for it.
+            let time = buf.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
+            if search && tiles && !found.iter().any(|d| d.score >= threshold as f32) && state.tile_looks.take(time) {
+                found = merge_detections(found, state.detector.detect_tiled(view)?, max_detections as usize);
             }
             Ok::<_, aicoach_inference::EngineError>(detection::sure_or_surest(found, threshold as f32))
         })?;
@@ -530,6 +574,7 @@ impl VideoFilterImpl for AiCoachDetect {
             }
             // A new resolution means the people found before are in the wrong coordinates.
             state.info = Some(info);
+            state.athlete = None;
             state.pending = true;
             state.searching = true;
         }

@@ -2,8 +2,9 @@
 //! Custom upstream events: how a downstream element tells an upstream one what it learnt.
 //!
 //! - `aicoach/redetect` (`reason`: the tracker's state; `pts`, when the frame has one: the frame
-//!   the tracker asked on): the tracker needs the detector to run on a coming frame (which one:
-//!   `aicoachdetect`'s `request-delay`).
+//!   the tracker asked on; `x`, `y`, `w`, `h`, when it has one: the athlete's box, or where they
+//!   were last seen): the tracker needs the detector to run on a coming frame (which one:
+//!   `aicoachdetect`'s `request-delay`), and to look closer there when the athlete is small.
 //! - `aicoach/pose-seen` (`pts`, `tracking_id`, `x`, `y`, `w`, `h`, `score`): the pose estimator
 //!   found the athlete's body in this box on the frame at `pts`, with the landmark model's
 //!   person score. The tracker uses it to verify its track when its own filter is unsure.
@@ -15,10 +16,28 @@ pub const REDETECT_EVENT: &str = "aicoach/redetect";
 pub const POSE_SEEN_EVENT: &str = "aicoach/pose-seen";
 
 /// The event a tracker sends upstream, while handling the frame at `pts`, when it needs the
-/// detector to run on a coming frame.
-pub fn redetect_event(reason: &str, pts: Option<gst::ClockTime>) -> gst::Event {
-    let s = gst::Structure::builder(REDETECT_EVENT).field("reason", reason).field_if_some("pts", pts).build();
-    gst::event::CustomUpstream::new(s)
+/// detector to run on a coming frame; `athlete`: where it has (or last had) the athlete.
+pub fn redetect_event(reason: &str, pts: Option<gst::ClockTime>, athlete: Option<&Rect>) -> gst::Event {
+    let s = gst::Structure::builder(REDETECT_EVENT).field("reason", reason).field_if_some("pts", pts);
+    let s = match athlete {
+        Some(r) => with_rect(s, r),
+        None => s,
+    };
+    gst::event::CustomUpstream::new(s.build())
+}
+
+/// Where the tracker had the athlete when it asked, when it says.
+pub fn redetect_athlete(event: &gst::EventRef) -> Option<Rect> {
+    read_rect(named(event, REDETECT_EVENT)?)
+}
+
+fn with_rect(s: gst::structure::Builder, r: &Rect) -> gst::structure::Builder {
+    s.field("x", r.x as f64).field("y", r.y as f64).field("w", r.w as f64).field("h", r.h as f64)
+}
+
+fn read_rect(s: &gst::StructureRef) -> Option<Rect> {
+    let f = |name: &str| s.get::<f64>(name).ok().map(|v| v as f32);
+    Some(Rect { x: f("x")?, y: f("y")?, w: f("w")?, h: f("h")? })
 }
 
 /// The frame a re-detection request was made on, when it says.
@@ -50,29 +69,18 @@ pub struct PoseSeen {
 }
 
 pub fn pose_seen_event(seen: &PoseSeen) -> gst::Event {
-    let r = &seen.rect;
-    gst::event::CustomUpstream::new(
-        gst::Structure::builder(POSE_SEEN_EVENT)
-            .field("pts", seen.pts)
-            .field("tracking_id", seen.tracking_id)
-            .field("x", r.x as f64)
-            .field("y", r.y as f64)
-            .field("w", r.w as f64)
-            .field("h", r.h as f64)
-            .field("score", seen.score as f64)
-            .build(),
-    )
+    let s = gst::Structure::builder(POSE_SEEN_EVENT).field("pts", seen.pts).field("tracking_id", seen.tracking_id);
+    gst::event::CustomUpstream::new(with_rect(s, &seen.rect).field("score", seen.score as f64).build())
 }
 
 /// The report in a `aicoach/pose-seen` event; `None` for any other event or a malformed one.
 pub fn read_pose_seen(event: &gst::EventRef) -> Option<PoseSeen> {
     let s = named(event, POSE_SEEN_EVENT)?;
-    let f = |name: &str| s.get::<f64>(name).ok().map(|v| v as f32);
     Some(PoseSeen {
         pts: s.get("pts").ok()?,
         tracking_id: s.get("tracking_id").ok()?,
-        rect: Rect { x: f("x")?, y: f("y")?, w: f("w")?, h: f("h")? },
-        score: f("score")?,
+        rect: read_rect(s)?,
+        score: s.get::<f64>("score").ok()? as f32,
     })
 }
 
@@ -87,14 +95,18 @@ mod tests {
     #[test]
     fn redetect_event_is_recognised() {
         gst::init().unwrap();
-        assert!(is_redetect_event(&redetect_event("lost", None)));
+        assert!(is_redetect_event(&redetect_event("lost", None, None)));
         assert!(
-            redetect_to_search(&redetect_event("lost", None)) && redetect_to_search(&redetect_event("searching", None))
+            redetect_to_search(&redetect_event("lost", None, None))
+                && redetect_to_search(&redetect_event("searching", None, None))
         );
-        assert!(!redetect_to_search(&redetect_event("verifying", None)));
+        assert!(!redetect_to_search(&redetect_event("verifying", None, None)));
         let at = gst::ClockTime::from_mseconds(40);
-        assert_eq!(redetect_pts(&redetect_event("verifying", Some(at))), Some(at));
-        assert_eq!(redetect_pts(&redetect_event("verifying", None)), None);
+        assert_eq!(redetect_pts(&redetect_event("verifying", Some(at), None)), Some(at));
+        assert_eq!(redetect_pts(&redetect_event("verifying", None, None)), None);
+        let athlete = Rect { x: 800.5, y: 380.0, w: 40.0, h: 100.0 };
+        assert_eq!(redetect_athlete(&redetect_event("verifying", Some(at), Some(&athlete))), Some(athlete));
+        assert_eq!(redetect_athlete(&redetect_event("searching", None, None)), None);
         let other = gst::event::CustomUpstream::new(gst::Structure::new_empty("something/else"));
         assert!(!is_redetect_event(&other));
         assert_eq!(read_pose_seen(&other), None);

@@ -25,7 +25,8 @@ mod pose;
 mod verdict;
 
 pub use events::{
-    PoseSeen, is_redetect_event, pose_seen_event, read_pose_seen, redetect_event, redetect_pts, redetect_to_search,
+    PoseSeen, is_redetect_event, pose_seen_event, read_pose_seen, redetect_athlete, redetect_event, redetect_pts,
+    redetect_to_search,
 };
 pub use pose::{POSE_FIELD, POSE_PARAMS, PoseReading, PoseSource, pose_structure, read_pose, set_pose};
 pub use verdict::{VERDICT_FIELD, VERDICT_PARAMS, Verdict, read_verdict, set_verdict, verdict_structure};

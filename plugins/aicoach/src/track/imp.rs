@@ -371,7 +371,8 @@ impl BaseTransformImpl for AiCoachTrack {
         if output.request_redetect {
             gst::debug!(CAT, imp = self, "asking upstream for re-detection ({})", output.state.name());
             // Nobody upstream may handle it (no detector): that is not an error.
-            let _ = self.obj().sink_pad().push_event(meta::redetect_event(output.state.name(), pts));
+            let _ =
+                self.obj().sink_pad().push_event(meta::redetect_event(output.state.name(), pts, output.bbox.as_ref()));
         }
         if output.left_behind {
             gst::info!(
