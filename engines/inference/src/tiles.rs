@@ -57,7 +57,9 @@ pub fn window_around(person: &Rect, width: u32, height: u32, input: (usize, usiz
     let (cols, rows) = (input.0 as f32, input.1 as f32);
     let longer = person.w.max(person.h);
     let whole_scale = (cols / w).min(rows / h);
-    if !longer.is_finite() || longer <= 0.0 || longer * whole_scale >= SMALL_IN_INPUT {
+    // A box from an event anyone upstream could send: nothing to look around unless it is one.
+    let finite = [person.x, person.y, longer].iter().all(|v| v.is_finite());
+    if !finite || longer <= 0.0 || longer * whole_scale >= SMALL_IN_INPUT {
         return None;
     }
     // Model pixels per frame pixel in the window: enough to show the person at the target size,
@@ -123,6 +125,17 @@ mod tests {
         assert!(corner.w >= 416.0 / 2.0 - 0.01);
         // Someone 400 px tall the whole-frame look sees well; half the frame's width at most.
         assert_eq!(window_around(&Rect { x: 800.0, y: 300.0, w: 150.0, h: 400.0 }, 1768, 994, input), None);
+        // Nonsense boxes (an event anyone upstream may send): no window.
+        for nonsense in [
+            Rect { x: f32::NAN, y: 0.0, w: 40.0, h: 100.0 },
+            Rect { x: 0.0, y: 0.0, w: 0.0, h: -5.0 },
+            Rect { x: 0.0, y: f32::INFINITY, w: 40.0, h: 100.0 },
+        ] {
+            assert_eq!(window_around(&nonsense, 1768, 994, input), None, "{nonsense:?}");
+        }
+        // Far outside the frame: a window inside it all the same.
+        let outside = window_around(&Rect { x: -5000.0, y: 9000.0, w: 40.0, h: 100.0 }, 1768, 994, input).unwrap();
+        assert!(outside.x == 0.0 && outside.y + outside.h <= 994.01, "{outside:?}");
         let medium = window_around(&Rect { x: 800.0, y: 300.0, w: 100.0, h: 250.0 }, 1768, 994, input).unwrap();
         assert!(medium.w <= 884.01, "{medium:?}");
     }
