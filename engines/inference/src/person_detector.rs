@@ -119,12 +119,12 @@ impl PersonDetector {
     /// People too small for [`Self::detect`] to find: the frame again in overlapping tiles at
     /// the model's full input ([`tiles`]), those cut by a tile's edge left to the tile that holds
     /// them whole (overlaps between tiles remain: merge the result). Nothing where the frame is
-    /// about the model's input size already.
-    pub fn detect_tiled<S: RgbSource + ?Sized>(&mut self, frame: &S) -> Result<Vec<Detection>> {
+    /// too small for such tiles.
+    pub fn detect_tiled<S: RgbSource + ?Sized>(&mut self, frame: &S, tiling: tiles::Tiling) -> Result<Vec<Detection>> {
         let (w, h) = (frame.width(), frame.height());
         let size = self.input_size_for(w, h);
         let mut found = Vec::new();
-        for tile in tiles::tiles(w, h, size) {
+        for tile in tiles::tiles(tiling, w, h, size) {
             let people = self.run(frame, &self.seeing(&tile, size), size)?;
             found.extend(people.into_iter().filter(|d| tiles::is_whole(d, &tile, w, h)));
         }

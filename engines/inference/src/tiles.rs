@@ -2,18 +2,31 @@
 //! Looking for people too small for a detector that sees the whole frame at once: a detector's
 //! input is a few hundred pixels wide, so in a wide shot of a large frame (a jumper 100 px tall
 //! in 1768x994: 23 px at NanoDet's 416x320) the athlete is below what it resolves. The frame is
-//! looked at again in overlapping tiles of half its width and height, each at the model's full
-//! input: people twice as large to the model.
+//! looked at again in overlapping tiles, each at the model's full input: first of half its width
+//! and height (people twice as large to the model), then, where those find nobody either, of a
+//! third (three times as large).
 
 use aicoach_vision::Detection;
 use aicoach_vision::geometry::Rect;
 
-/// A tile's width and height as a share of the frame's.
-pub const TILE_SHARE: f32 = 0.5;
-/// Tiles along each side: their centres a quarter of the frame apart, so neighbouring tiles
-/// share half their width. Anyone up to a quarter of the frame's size lies whole in one tile;
-/// anyone larger the whole-frame look finds.
-pub const TILES_PER_SIDE: usize = 3;
+/// One way of cutting a frame into tiles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tiling {
+    /// A tile's width and height as a share of the frame's.
+    pub share: f32,
+    /// Tiles along each side, evenly spread from one edge of the frame to the other.
+    pub per_side: usize,
+}
+
+/// Half the frame, nine tiles, their centres a quarter of the frame apart: neighbouring tiles
+/// share half their width, and anyone up to a quarter of the frame's size lies whole in one.
+/// Anyone larger the whole-frame look finds.
+pub const HALVES: Tiling = Tiling { share: 0.5, per_side: 3 };
+/// A third of the frame, 25 tiles, a sixth apart: anyone up to a sixth of the frame's size lies
+/// whole in one (sports2d's jumper shrunk to a quarter, 97 px of 994, whom the halves miss).
+pub const THIRDS: Tiling = Tiling { share: 1.0 / 3.0, per_side: 5 };
+/// The tilings in the order they are tried.
+pub const TILINGS: [Tiling; 2] = [HALVES, THIRDS];
 /// Tiles are looked at only where each holds at least this share of the model's input in
 /// pixels (along its longer side): a tile the model enlarges adds no detail.
 const MIN_TILE_SHARE_OF_INPUT: f32 = 0.9;
@@ -22,17 +35,17 @@ const MIN_TILE_SHARE_OF_INPUT: f32 = 0.9;
 const EDGE_PIXELS: f32 = 2.0;
 
 /// The tiles of a `width` x `height` frame for a model fed `input` (columns, rows), in frame
-/// pixels; none where the frame is too small for tiles to show the model more than it sees.
-pub fn tiles(width: u32, height: u32, input: (usize, usize)) -> Vec<Rect> {
+/// pixels; none where the frame is too small for such tiles to show the model more than it sees.
+pub fn tiles(tiling: Tiling, width: u32, height: u32, input: (usize, usize)) -> Vec<Rect> {
     let (w, h) = (width as f32, height as f32);
-    let (tile_w, tile_h) = (w * TILE_SHARE, h * TILE_SHARE);
-    if tile_w.max(tile_h) < MIN_TILE_SHARE_OF_INPUT * input.0.max(input.1) as f32 {
+    let (tile_w, tile_h) = (w * tiling.share, h * tiling.share);
+    if tiling.per_side < 2 || tile_w.max(tile_h) < MIN_TILE_SHARE_OF_INPUT * input.0.max(input.1) as f32 {
         return Vec::new();
     }
-    let step = (1.0 - TILE_SHARE) / (TILES_PER_SIDE - 1) as f32;
-    let mut out = Vec::with_capacity(TILES_PER_SIDE * TILES_PER_SIDE);
-    for row in 0..TILES_PER_SIDE {
-        for col in 0..TILES_PER_SIDE {
+    let step = (1.0 - tiling.share) / (tiling.per_side - 1) as f32;
+    let mut out = Vec::with_capacity(tiling.per_side * tiling.per_side);
+    for row in 0..tiling.per_side {
+        for col in 0..tiling.per_side {
             out.push(Rect { x: col as f32 * step * w, y: row as f32 * step * h, w: tile_w, h: tile_h });
         }
     }
@@ -64,7 +77,8 @@ pub fn window_around(person: &Rect, width: u32, height: u32, input: (usize, usiz
     }
     // Model pixels per frame pixel in the window: enough to show the person at the target size,
     // not so much that half the frame no longer fits, nor more than the upscale limit.
-    let scale = (TARGET_IN_INPUT / longer).min(MAX_UPSCALE).max((cols / (w * TILE_SHARE)).max(rows / (h * TILE_SHARE)));
+    let half = HALVES.share;
+    let scale = (TARGET_IN_INPUT / longer).min(MAX_UPSCALE).max((cols / (w * half)).max(rows / (h * half)));
     let (win_w, win_h) = ((cols / scale).min(w), (rows / scale).min(h));
     let c = person.center();
     let x = (c.x - win_w / 2.0).clamp(0.0, w - win_w);
@@ -92,7 +106,7 @@ mod tests {
 
     #[test]
     fn nine_half_size_tiles_cover_a_large_frame_and_none_a_small_one() {
-        let t = tiles(1768, 994, (416, 320));
+        let t = tiles(HALVES, 1768, 994, (416, 320));
         assert_eq!(t.len(), 9);
         // Corners to corners, each half the frame.
         assert_eq!((t[0].x, t[0].y, t[0].w, t[0].h), (0.0, 0.0, 884.0, 497.0));
@@ -103,8 +117,14 @@ mod tests {
         let holds = |tile: &Rect| tile.intersection(&person).is_some_and(|i| (i.area() - person.area()).abs() < 1.0);
         assert!(t.iter().any(holds), "{person:?}");
         // A 640x360 frame is about the model's input already.
-        assert!(tiles(640, 360, (416, 256)).is_empty());
-        assert_eq!(tiles(1280, 720, (416, 256)).len(), 9);
+        assert!(tiles(HALVES, 640, 360, (416, 256)).is_empty());
+        assert_eq!(tiles(HALVES, 1280, 720, (416, 256)).len(), 9);
+        // Thirds: 25, a sixth of the frame apart, from 1120 px or so.
+        let thirds = tiles(THIRDS, 1768, 994, (416, 320));
+        assert_eq!(thirds.len(), 25);
+        assert!((thirds[1].x - 1768.0 / 6.0).abs() < 0.01 && (thirds[24].x + thirds[24].w - 1768.0).abs() < 0.01);
+        assert!(tiles(THIRDS, 1024, 576, (416, 256)).is_empty());
+        assert_eq!(tiles(THIRDS, 1280, 720, (416, 256)).len(), 25);
     }
 
     #[test]

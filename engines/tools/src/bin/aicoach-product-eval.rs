@@ -24,7 +24,7 @@
 //! [--follow SHARE] [--inset SHARE] [--videos DIR] [--keep DIR]` (`--keep`: the copies, reports and, per clip,
 //! `iou.tsv`, the reported and true box and their IoU on every frame)
 //!
-//! `--sweep` runs the tracking on each of [`SWEEP`]'s 16 settings (the clips as recorded and
+//! `--sweep` runs the tracking on each of [`SWEEP`]'s 17 settings (the clips as recorded and
 //! re-encoded as below) and prints each one's mean F and the mean over all: one setting's F
 //! moves by about 0.02 with any numeric change to the chain, so builds are compared on that mean.
 //!
@@ -733,7 +733,7 @@ fn tracking_eval(args: &Args, tmp: &Path) -> Result<Option<f32>, String> {
 /// setting's F moves by about 0.02 with any numeric change, since the chain feeds each frame's
 /// keypoints into the next frame's crop and thresholded decisions amplify the difference:
 /// builds are compared on the mean over all of them.
-const SWEEP: [&str; 16] = [
+const SWEEP: [&str; 17] = [
     "",
     "--width 320",
     "--fps 12",
@@ -750,6 +750,7 @@ const SWEEP: [&str; 16] = [
     "--follow 0.6 --width 480 --blur 1",
     "--inset 0.5",
     "--inset 0.33",
+    "--inset 0.25",
 ];
 
 /// Tracking on every one of [`SWEEP`]'s settings, then each setting's mean F and their mean.

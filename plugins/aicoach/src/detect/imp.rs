@@ -5,6 +5,7 @@ use std::sync::{LazyLock, Mutex};
 
 use aicoach_inference::person_detector;
 use aicoach_inference::pose::budget::RunBudget;
+use aicoach_inference::tiles;
 use aicoach_inference::{ModelFile, ModelId, PersonDetector};
 use aicoach_vision::detection;
 use aicoach_vision::{Detection, RotatedRect};
@@ -42,9 +43,9 @@ const UPSIDE_DOWN_PRIOR: f32 = 0.8;
 // (sports2d shrunk to a third in a black frame of its size: the jumper, 130 px tall, found by
 // no whole-frame look in 156 frames).
 const DEFAULT_SEARCH_TILES: bool = true;
-/// The tiled look costs nine detector runs: it may run on this many search frames a second of
-/// stream time, after the first [`TILE_LOOK_BURST`] (a clip with nobody in view for a while
-/// searches every few frames).
+/// The tiled look costs 9 detector runs, 34 where the halves find nobody either: it may run on
+/// this many search frames a second of stream time, after the first [`TILE_LOOK_BURST`] (a clip
+/// with nobody in view for a while searches every few frames).
 const TILE_LOOKS_PER_SECOND: f64 = 0.25;
 const TILE_LOOK_BURST: f64 = 2.0;
 /// Two detectors' boxes overlapping by more than this are one person.
@@ -80,7 +81,8 @@ struct Settings {
     /// round: people upside down.
     search_upside_down: bool,
     /// While the athlete is looked for and nobody reaches the threshold, the first detector
-    /// looks again in tiles of the frame: people too small for the whole-frame look.
+    /// looks again in tiles of the frame ([`tiles::TILINGS`]): people too small for the
+    /// whole-frame look.
     search_tiles: bool,
     engine: inference::Engine,
     threshold: f64,
@@ -216,8 +218,9 @@ impl ObjectImpl for AiCoachDetect {
                 glib::ParamSpecBoolean::builder("search-tiles")
                     .nick("Search tiles")
                     .blurb("While the athlete is looked for (files only) and nobody reaches the threshold, the first \
-                        detector looks again at a large frame in nine overlapping tiles of half its size: an athlete too \
-                        small for the whole-frame look (a wide shot). At most one such look in four seconds after the first two")
+                        detector looks again at a large frame in overlapping tiles of half its size, then of a third: an \
+                        athlete too small for the whole-frame look (a wide shot). At most one such look in four seconds \
+                        after the first two")
                     .default_value(DEFAULT_SEARCH_TILES)
                     .mutable_playing()
                     .build(),
@@ -445,7 +448,7 @@ impl BaseTransformImpl for AiCoachDetect {
         let _timer = self.realtime.measure(obj.upcast_ref());
         // Only the values that may change while playing, copied: frames the detector skips
         // should cost next to nothing.
-        let (interval, threshold, max_detections, post_messages, upside_down, tiles) = {
+        let (interval, threshold, max_detections, post_messages, upside_down, look_in_tiles) = {
             let s = self.settings.lock().unwrap();
             (s.interval, s.threshold, s.max_detections, s.post_messages, s.search_upside_down, s.search_tiles)
         };
@@ -492,10 +495,18 @@ impl BaseTransformImpl for AiCoachDetect {
                 let turned = state.detector.detect_upside_down(view)?;
                 found = merge_upside_down(found, turned, threshold as f32, max_detections as usize);
             }
-            // Nobody sure in the whole frame: maybe someone too small for it.
+            // Nobody sure in the whole frame: maybe someone too small for it, in halves of the
+            // frame, then in thirds.
+            let nobody_sure = |found: &[Detection]| !found.iter().any(|d| d.score >= threshold as f32);
             let time = buf.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
-            if search && tiles && !found.iter().any(|d| d.score >= threshold as f32) && state.tile_looks.take(time) {
-                found = merge_detections(found, state.detector.detect_tiled(view)?, max_detections as usize);
+            if search && look_in_tiles && nobody_sure(&found) && state.tile_looks.take(time) {
+                for tiling in tiles::TILINGS {
+                    if !nobody_sure(&found) {
+                        break;
+                    }
+                    let more = state.detector.detect_tiled(view, tiling)?;
+                    found = merge_detections(found, more, max_detections as usize);
+                }
             }
             Ok::<_, aicoach_inference::EngineError>(detection::sure_or_surest(found, threshold as f32))
         })?;
