@@ -147,6 +147,15 @@ fn detector_file(model: &str) -> Result<ModelFile, String> {
     }
 }
 
+/// What a tracker's re-detection request asks for, applied on the frame it falls due on.
+#[derive(Debug)]
+struct Ask {
+    /// The athlete is looked for (the tracker searching or lost): the search passes join.
+    search: bool,
+    /// Where the tracker had the athlete: looked at closer if small.
+    athlete: Option<aicoach_vision::Rect>,
+}
+
 struct State {
     detector: PersonDetector,
     /// Joins `detector` while the athlete is looked for.
@@ -160,7 +169,7 @@ struct State {
     /// Run on the next frame: the first one, or a re-detection request fell due.
     pending: bool,
     /// Which frame each re-detection request runs on.
-    requests: Requests,
+    requests: Requests<Ask>,
     /// How often the tiled look may run.
     tile_looks: RunBudget,
     /// Where the tracker had the athlete when it last asked: the next run looks closer there if
@@ -413,15 +422,14 @@ impl BaseTransformImpl for AiCoachDetect {
             let delay = self.settings.lock().unwrap().request_delay;
             if let Some(state) = self.state.lock().unwrap().as_mut() {
                 let asked_on = meta::redetect_pts(&event);
-                if state.requests.request(asked_on.map(|t| t.nseconds()), delay) == Landing::Late {
+                let ask = Ask { search: meta::redetect_to_search(&event), athlete: meta::redetect_athlete(&event) };
+                if state.requests.request(asked_on.map(|t| t.nseconds()), delay, ask) == Landing::Late {
                     gst::debug!(
                         CAT,
                         imp = self,
                         "request from {asked_on:?} arrived past frame {delay} after it: runs on the next"
                     );
                 }
-                state.searching = meta::redetect_to_search(&event);
-                state.athlete = meta::redetect_athlete(&event);
             }
             return true;
         }
@@ -457,8 +465,10 @@ impl BaseTransformImpl for AiCoachDetect {
         state.since_detection += 1;
         // A request that falls due stays due until the detector runs (live, it may wait for a
         // frame that is on time).
-        if state.requests.frame(buf.pts().map(|t| t.nseconds())) {
+        for ask in state.requests.frame(buf.pts().map(|t| t.nseconds())) {
             state.pending = true;
+            state.searching |= ask.search;
+            state.athlete = ask.athlete.or(state.athlete);
         }
         let due = state.pending || (interval > 0 && state.since_detection >= interval as u64);
         if !due {
