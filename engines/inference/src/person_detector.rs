@@ -125,8 +125,7 @@ impl PersonDetector {
         let size = self.input_size_for(w, h);
         let mut found = Vec::new();
         for tile in tiles::tiles(tiling, w, h, size) {
-            let people = self.run(frame, &self.seeing(&tile, size), size)?;
-            found.extend(people.into_iter().filter(|d| tiles::is_whole(d, &tile, w, h)));
+            found.extend(self.whole_people_in(frame, &tile, size)?);
         }
         Ok(found)
     }
@@ -137,11 +136,23 @@ impl PersonDetector {
     pub fn detect_around<S: RgbSource + ?Sized>(&mut self, frame: &S, person: &Rect) -> Result<Vec<Detection>> {
         let (w, h) = (frame.width(), frame.height());
         let size = self.input_size_for(w, h);
-        let Some(window) = tiles::window_around(person, w, h, size) else {
-            return Ok(Vec::new());
-        };
-        let people = self.run(frame, &self.seeing(&window, size), size)?;
-        Ok(people.into_iter().filter(|d| tiles::is_whole(d, &window, w, h)).collect())
+        match tiles::window_around(person, w, h, size) {
+            Some(window) => self.whole_people_in(frame, &window, size),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The people `area` of the frame holds whole, the model seeing it at an input of `size`:
+    /// those cut by an edge of the area inside the frame are left to a look that holds them.
+    fn whole_people_in<S: RgbSource + ?Sized>(
+        &mut self,
+        frame: &S,
+        area: &Rect,
+        size: (usize, usize),
+    ) -> Result<Vec<Detection>> {
+        let people = self.run(frame, &self.seeing(area, size), size)?;
+        let (w, h) = (frame.width(), frame.height());
+        Ok(people.into_iter().filter(|d| tiles::is_whole(d, area, w, h)).collect())
     }
 
     /// People inside `region` of the frame (e.g. around where the athlete was last seen);

@@ -58,13 +58,14 @@ const SMALL_IN_INPUT: f32 = 64.0;
 /// The window is chosen so the person is about this large in the model's input.
 const TARGET_IN_INPUT: f32 = 80.0;
 /// The model enlarges a window at most this much (a person 20 px tall in the frame stays a
-/// blur, however large).
+/// blur, however large), unless half the frame is smaller than that leaves: in a frame under
+/// twice the model's input the window is half the frame.
 const MAX_UPSCALE: f32 = 2.0;
 
 /// A window of a `width` x `height` frame, fed at `input` (columns, rows), around `person`
 /// where they are too small for the whole-frame look: a frame's window at the model's aspect
-/// in which they fill about [`TARGET_IN_INPUT`] pixels, at most half the frame's size, inside
-/// the frame. `None` where the whole-frame look sees them large enough.
+/// in which they fill about [`TARGET_IN_INPUT`] pixels, enlarged at most [`MAX_UPSCALE`] times,
+/// at most half the frame's size (which wins over the enlargement limit), inside the frame. `None` where the whole-frame look sees them large enough.
 pub fn window_around(person: &Rect, width: u32, height: u32, input: (usize, usize)) -> Option<Rect> {
     let (w, h) = (width as f32, height as f32);
     let (cols, rows) = (input.0 as f32, input.1 as f32);
@@ -75,8 +76,8 @@ pub fn window_around(person: &Rect, width: u32, height: u32, input: (usize, usiz
     if !finite || longer <= 0.0 || longer * whole_scale >= SMALL_IN_INPUT {
         return None;
     }
-    // Model pixels per frame pixel in the window: enough to show the person at the target size,
-    // not so much that half the frame no longer fits, nor more than the upscale limit.
+    // Model pixels per frame pixel in the window: enough to show the person at the target size
+    // but no more than the upscale limit, and at least what a window of half the frame gets.
     let half = HALVES.share;
     let scale = (TARGET_IN_INPUT / longer).min(MAX_UPSCALE).max((cols / (w * half)).max(rows / (h * half)));
     let (win_w, win_h) = ((cols / scale).min(w), (rows / scale).min(h));

@@ -37,11 +37,16 @@ impl Detection {
     }
 }
 
+/// Whether anyone in `found` is at or above `threshold`.
+pub fn any_sure(found: &[Detection], threshold: f32) -> bool {
+    found.iter().any(|d| d.score >= threshold)
+}
+
 /// The people at or above `threshold`; where none is, the surest of the others alone (a
 /// detector run with a lower bar while the athlete is looked for: one candidate, whom a
 /// tracker can verify, rather than every doubtful box).
 pub fn sure_or_surest(mut found: Vec<Detection>, threshold: f32) -> Vec<Detection> {
-    if found.iter().any(|d| d.score >= threshold) {
+    if any_sure(&found, threshold) {
         found.retain(|d| d.score >= threshold);
     } else if let Some(best) = found.iter().max_by(|a, b| a.score.total_cmp(&b.score)) {
         found = vec![best.clone()];

@@ -172,8 +172,8 @@ struct State {
     requests: Requests<Ask>,
     /// How often the tiled look may run.
     tile_looks: RunBudget,
-    /// Where the tracker had the athlete when it last asked: the next run looks closer there if
-    /// they are small.
+    /// Where the tracker had the athlete, from the last request that fell due: the next run looks
+    /// closer there if they are small.
     athlete: Option<aicoach_vision::Rect>,
 }
 
@@ -507,11 +507,11 @@ impl BaseTransformImpl for AiCoachDetect {
             }
             // Nobody sure in the whole frame: maybe someone too small for it, in halves of the
             // frame, then in thirds.
-            let nobody_sure = |found: &[Detection]| !found.iter().any(|d| d.score >= threshold as f32);
             let time = buf.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9);
-            if search && look_in_tiles && nobody_sure(&found) && state.tile_looks.take(time) {
+            if search && look_in_tiles && !detection::any_sure(&found, threshold as f32) && state.tile_looks.take(time)
+            {
                 for tiling in tiles::TILINGS {
-                    if !nobody_sure(&found) {
+                    if detection::any_sure(&found, threshold as f32) {
                         break;
                     }
                     let more = state.detector.detect_tiled(view, tiling)?;

@@ -66,10 +66,11 @@ impl<T> Requests<T> {
             self.recent.pop_front();
         }
         self.recent.push_back(pts);
-        let (due, waiting): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.pending).into_iter().partition(|(c, _)| *c == 0);
-        self.pending = waiting.into_iter().map(|(c, what)| (c - 1, what)).collect();
-        due.into_iter().map(|(_, what)| what).collect()
+        let due = self.pending.extract_if(.., |(c, _)| *c == 0).map(|(_, what)| what).collect();
+        for (c, _) in &mut self.pending {
+            *c -= 1;
+        }
+        due
     }
 }
 
